@@ -1,20 +1,24 @@
-"""KANLinear speed and memory against pykan's KANLayer and nn.Linear + GELU; activation costs.
+"""KANLinear speed and memory against pykan, flashkan and nn.Linear + GELU; activation costs.
 
     python benchmarks/bench_kan.py            # batch 4096, 64 -> 64; activations on (32, 64, 64, 64)
     python benchmarks/bench_kan.py --quick    # smaller activation tensor, fewer repeats
 
 Time: median wall time of forward + backward (loss = sum of outputs) over the repeats,
-one CPU thread by default. Memory: peak of the CPU memory that torch allocates during
-one forward + backward, from the torch profiler's memory events (profile_memory=True),
-above what was allocated before. Two input settings: x without gradient (a first
-layer) and x with gradient (a layer inside a network, which also needs dL/dx).
-pykan (``pip install pykan`` with its small dependencies, torch untouched) is optional:
-its row says so when it is not installed.
+one CPU thread by default, after warm-up calls (which also run any torch.compile).
+Memory: peak of the CPU memory that torch allocates during one forward + backward, from
+the torch profiler's memory events (profile_memory=True), above what was allocated before.
+Two input settings: x without gradient (a first layer) and x with gradient (a layer
+inside a network, which also needs dL/dx). The peers are optional and installed for the
+benchmark only (``pip install --no-deps pykan==0.2.8 flashkan==0.2.0`` plus pykan's
+scikit-learn and pandas); a missing one's row says so. Exactness: float32 basis values of
+ours and flashkan's against float64 B-splines, inside the grid and far outside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import math
 import statistics
 import time
 
@@ -64,6 +68,15 @@ def pykan_layer(width: int):
     return KANLayer(in_dim=width, out_dim=width, num=5, k=3, device="cpu"), ""
 
 
+def flashkan_layer(width: int):
+    """flashkan 0.2.0: truncated-power B-splines, basis compiled with torch.compile."""
+    try:
+        from flashkan import KANLayer
+    except Exception as error:
+        return None, f"flashkan not available ({type(error).__name__}: {error})"
+    return KANLayer(width, width, grid_size=5, spline_order=3), ""
+
+
 class LinearGELU(nn.Sequential):
     def __init__(self, width):
         super().__init__(nn.Linear(width, width), nn.GELU())
@@ -74,24 +87,39 @@ def kan_table(batch: int, width: int, repeats: int) -> None:
     models = {
         "nn.Linear + GELU": LinearGELU(width),
         "KANLinear bspline G=5 k=3": KANLinear(width, width, basis="bspline", grid_size=5, order=3),
-        "KANLinear bspline (plain autograd)": KANLinear(width, width, basis="bspline", fused=False),
+        "KANLinear bspline, eager kernels": KANLinear(width, width, basis="bspline", compile=False),
+        "KANLinear bspline, plain autograd": KANLinear(width, width, basis="bspline", fused=False),
         "KANLinear rbf G=8": KANLinear(width, width, basis="rbf", grid_size=8),
         "KANLinear chebyshev degree 4": KANLinear(width, width, basis="chebyshev", degree=4),
         "KANLinear fourier 4 frequencies": KANLinear(width, width, basis="fourier", n_frequencies=4),
     }
-    pykan, why = pykan_layer(width)
-    if pykan is not None:
-        models["pykan KANLayer G=5 k=3"] = pykan
+    missing = []
+    for name, (layer, why) in {"flashkan KANLayer G=5 k=3": flashkan_layer(width),
+                               "pykan KANLayer G=5 k=3": pykan_layer(width)}.items():
+        if layer is None:
+            missing.append(f"{name}: {why}")
+        else:
+            models[name] = layer
     x = torch.rand(batch, width) * 2 - 1
-    results = {}
-    for name, model in tqdm(models.items(), desc="KAN layers", leave=False):
-        row = []
-        for needs_grad in (False, True):
-            xi = x.clone().requires_grad_(needs_grad)
-            slow = name.startswith("pykan")
-            row.append(median_time(model, xi, max(3, repeats // 5) if slow else repeats))
-            row.append(peak_memory(model, xi))
-        results[name] = row
+    times = {name: ([], []) for name in models}
+    memory = {name: [0.0, 0.0] for name in models}
+    for setting, needs_grad in enumerate((False, True)):
+        xi = x.clone().requires_grad_(needs_grad)
+        for name, model in models.items():
+            for _ in range(2):  # warm-up: allocator, caches and any compilation
+                forward_backward(model, xi)
+            memory[name][setting] = peak_memory(model, xi)
+        # round robin, so that a slow spell of the machine hits every layer alike
+        for repeat in tqdm(range(repeats), desc=f"KAN layers ({'x grad' if needs_grad else 'x no grad'})",
+                           leave=False):
+            for name, model in models.items():
+                if name.startswith("pykan") and repeat >= max(3, repeats // 5):
+                    continue  # pykan is ~100x slower: fewer repeats
+                start = time.perf_counter()
+                forward_backward(model, xi)
+                times[name][setting].append(time.perf_counter() - start)
+    results = {name: [statistics.median(times[name][0]), memory[name][0], statistics.median(times[name][1]),
+                      memory[name][1]] for name in models}
     reference = results["nn.Linear + GELU"]
     print(f"\nKAN layer {width} -> {width}, batch {batch}, forward + backward, {torch.get_num_threads()} thread(s)")
     header = f"{'layer':36s} {'ms (x no grad)':>15s} {'ratio':>7s} {'MiB':>7s} {'ms (x grad)':>12s} {'ratio':>7s} {'MiB':>7s}"
@@ -99,18 +127,39 @@ def kan_table(batch: int, width: int, repeats: int) -> None:
     print("-" * len(header))
     for name, (t0, m0, t1, m1) in results.items():
         print(f"{name:36s} {t0 * 1e3:15.2f} {t0 / reference[0]:7.1f} {m0:7.1f} {t1 * 1e3:12.2f} {t1 / reference[2]:7.1f} {m1:7.1f}")
-    if pykan is None:
-        print(f"pykan KANLayer: {why}")
-    else:
-        ours = results["KANLinear bspline G=5 k=3"]
-        theirs = results["pykan KANLayer G=5 k=3"]
-        print(f"pykan / ours (B-spline): {theirs[0] / ours[0]:.1f}x (x no grad), {theirs[2] / ours[2]:.1f}x (x grad)")
+    for line in missing:
+        print(line)
+    ours = results["KANLinear bspline G=5 k=3"]
+    for peer in ("pykan KANLayer G=5 k=3", "flashkan KANLayer G=5 k=3"):
+        if peer in results:
+            theirs = results[peer]
+            print(f"{peer.split()[0]} / ours (B-spline): {theirs[0] / ours[0]:.2f}x (x no grad), "
+                  f"{theirs[2] / ours[2]:.2f}x (x grad)")
+    print(f"ours / Linear+GELU (B-spline): {ours[0] / reference[0]:.2f}x (x no grad), "
+          f"{ours[2] / reference[2]:.2f}x (x grad)")
+    exactness_table(models["KANLinear bspline G=5 k=3"], models.get("flashkan KANLayer G=5 k=3"))
 
-    layer = models["KANLinear bspline G=5 k=3"]
-    far = torch.tensor([[1e6] * width, [-1e6] * width])
-    spline_far = layer.basis(far).abs().max().item()
-    print(f"B-spline bases at x = +-1e6 (float32): max |B| = {spline_far}, output finite: "
-          f"{bool(torch.isfinite(layer(far)).all())}")
+
+def exactness_table(ours: KANLinear, flashkan) -> None:
+    """Max |B(x) - B_exact(x)| of float32 bases, exact = our float64 bases (which match scipy's BSpline)."""
+    generator = torch.Generator().manual_seed(0)
+    ranges = {"inside [-1, 1]": (-1.0, 1.0), "near, [-3, 3]": (-3.0, 3.0), "far, [-1e3, 1e3]": (-1e3, 1e3),
+              "very far, +-1e6": (-1e6, 1e6)}
+    exact_basis = copy.deepcopy(ours.basis).double()
+    print("\nB-spline bases in float32, max abs error against float64 (G=5, k=3, grid [-1, 1])")
+    print(f"{'inputs':18s} {'ours':>10s} {'flashkan':>10s}")
+    for label, (low, high) in ranges.items():
+        x = torch.rand(4096, ours.in_features, generator=generator, dtype=torch.float64) * (high - low) + low
+        exact = exact_basis(x)
+        error_ours = (ours.basis(x.float()).double() - exact).abs().max().item()
+        error_flash = math.nan
+        if flashkan is not None:
+            from flashkan.basis import bspline_basis
+
+            with torch.no_grad():
+                values = bspline_basis(x.float(), flashkan.grid_starts, flashkan.inv_h)
+            error_flash = (values.double() - exact).abs().max().item()
+        print(f"{label:18s} {error_ours:10.2e} {error_flash:10.2e}")
 
 
 def activation_table(shape, repeats: int) -> None:

@@ -7,31 +7,38 @@ A KAN layer maps ``x in R^in`` to ``y in R^out`` with one learnable function per
 
 The bases ``B_j`` are shared by all edges leaving input ``i``, so the layer is
 
-    F = [B_1(x_i), ..., B_n(x_i)]_i                   shape (N, in * n)
-    y = F @ W + base(x) @ w_b^T,   W[(i, j), o] = w_s[o, i] c[o, i, j]
+    F = [B_j(x_i)]_(j, i)                              shape (N, n * in), basis-major
+    y = F @ W + base(x) @ w_b^T,   W[(j, i), o] = w_s[o, i] c[o, i, j]
 
 one evaluation of the bases and one matmul: no per-edge loop, and no
 ``(batch, in, out, n_basis)`` tensor. By default (``fused=True``) a custom autograd
-function evaluates the bases, keeps only ``F`` for the backward pass, and computes
-d/dx from the closed-form derivative of the bases, which is several times faster
-than letting autograd record every elementwise step; ``fused=False`` runs the same
+function evaluates the bases, keeps only ``F`` and the normalised input for the
+backward pass, and contracts ``dL/dF`` with the closed-form derivative of the bases
+in one kernel (d/dx without ever storing dB/dx); ``fused=False`` runs the same
 formulas through plain autograd (use it if you need second derivatives).
+
+Speed. The two matmuls (forward, and dL/dW) are already as fast as the BLAS makes
+them; what is left is the elementwise work over F, one pass over memory per torch op
+when run eagerly. For large inputs the fused path therefore runs each basis kernel
+through ``torch.compile``, which fuses it into one loop (``compile=None``: automatic
+above ``COMPILE_MIN_VALUES`` basis values; ``OPKIT_COMPILE=0`` turns it off, and a
+machine where the compiler does not work falls back to eager with one warning). The
+kernels are the same Python functions either way.
 
 Bases (``basis=``):
 
 * ``"bspline"``: B-splines of order k (polynomial degree k >= 1) on a uniform grid
   of G intervals over ``grid_range`` per input, extended by k knots on each side as
   in the KAN paper (n = G + k bases). Evaluated in closed form: with
-  ``u = (x - lower) / h + k`` (h = (upper - lower) / G, knots at integer u) the knot
-  interval is m = floor(u), s = u - m, and only bases m - k..m are non-zero, with
-  values given by the k + 1 polynomial pieces of the cardinal B-spline evaluated at
-  s in [0, 1) (no large numbers, no cancellation); they are scattered into the
-  basis matrix. All bases are exactly 0 outside the extended knot span
-  ``[lower - k h, upper + k h]``, also in float32 far outside (x = 1e6, no NaN:
-  s is set to 0 there before any polynomial is evaluated), and there the base
-  branch carries the signal. ``update_grid(x)`` moves each input's grid to the
-  range of the data (and can refine G: grid extension), refitting the
-  coefficients by least squares so that the layer keeps the function it represents.
+  ``u = (x - lower) / h + k`` (h = (upper - lower) / G, knots at integer u) basis j is
+  the cardinal B-spline N_k(u - j), written in symmetric truncated powers of the
+  distance r to its centre (``bspline_kernels``): a few clamps and powers of bounded
+  numbers, no recursion, no cancellation. All bases are exactly 0 outside the extended
+  knot span ``[lower - k h, upper + k h]``, also in float32 far outside (x = 1e6 or
+  inf: the clamps are 0 there), and there the base branch carries the signal.
+  ``update_grid(x)`` moves each input's grid to the range of the data (and can refine
+  G: grid extension), refitting the coefficients by least squares so that the layer
+  keeps the function it represents.
 * ``"rbf"``: Gaussian radial basis functions, B_j(x) = exp(-((x - mu_j) / h)^2) with
   G centres spread over ``grid_range`` and h their spacing (FastKAN, Li 2024).
 * ``"chebyshev"``: T_j(tanh(x)), j = 0..degree (ChebyKAN, SS et al. 2024); tanh maps
@@ -48,9 +55,11 @@ range as one period.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
-from fractions import Fraction
+import os
+import warnings
 
 import torch
 from torch import nn
@@ -78,58 +87,219 @@ def _grid_range(label: str, grid_range) -> tuple[float, float]:
     return lower, upper
 
 
-class _Basis(nn.Module):
-    """A family of n basis functions per input, evaluated on the normalised input z.
+# ---------------------------------------------------------------------------------------------
+# Basis kernels. Each kernel is a pure function of the normalised input z (N, in) with its
+# constants baked in, returning basis-major features (N, n, in): every elementwise op then runs
+# over the contiguous input axis. Two kernels per basis: the features, and the contraction of a
+# features gradient with the basis derivatives, sum_j grad[:, j] dB_j/dz -> (N, in). The same
+# functions run eagerly or compiled (torch.compile fuses each into one loop over F, several
+# times faster than eager's one pass per op); see ``_run_kernel``.
+# ---------------------------------------------------------------------------------------------
 
-    Subclasses define ``affine``: z = x * scale + shift (per-input ``scale``/``shift``),
-    ``kernel(z) -> F (N, in, n)`` (plain torch ops: autograd works through it),
-    and for the fused path ``kernel_with_derivative(z) -> (F, saved)`` and
-    ``kernel_backward(saved, grad_F) -> dL/dz = sum_j grad_F[..., j] dB_j/dz``.
+
+@functools.cache
+def bspline_kernels(order: int, n_basis: int):
+    """Uniform B-splines of degree ``order`` on knots at the integers: B_j(z) = N_k(z - j).
+
+    N_k is the cardinal B-spline on [0, k + 1]. In its symmetric truncated-power form, with
+    r = |z - j - (k + 1)/2| the distance to the centre of basis j and a = ((k + 1)/2 - r)_+,
+
+        N_k = sum_{t=0}^{floor(k/2)} w_t (a - t)_+^k,   w_t = (-1)^t binom(k + 1, t) / k!
+
+    (the full sum over t = 0..k + 1 folded by symmetry, see de Boor, "A Practical Guide to
+    Splines", ch. IX). Every term is clamped, so B_j is exactly 0 for r >= (k + 1)/2 however
+    far away z is (also in float32, also for +-inf), and the terms are bounded by
+    ((k + 1)/2)^k: no cancellation. dB_j/dz = sign(z - c_j) sum_t -k w_t (a - t)_+^(k - 1).
+    Without autograd (the fused path, inference) the kernels work in place: one buffer for F
+    and one scratch tensor, since on the CPU a fresh buffer costs more than a pass over it.
+    """
+    k = order
+    half = (k + 1) / 2
+    weights = [(-1) ** t * math.comb(k + 1, t) / math.factorial(k) for t in range(k // 2 + 1)]
+
+    def centres(z):
+        return (torch.arange(n_basis, dtype=z.dtype, device=z.device) + half).view(1, -1, 1)
+
+    def features(z):
+        if torch.is_grad_enabled():  # autograd records each step: no in-place ops
+            a = torch.clamp(half - (z.unsqueeze(1) - centres(z)).abs(), min=0)
+            return sum(weight * torch.clamp(a - t, min=0) ** k for t, weight in enumerate(weights))
+        a = (z.unsqueeze(1) - centres(z)).abs_().neg_().add_(half).clamp_(min=0)
+        rest = None
+        for t, weight in enumerate(weights[1:], start=1):
+            term = torch.sub(a, t).clamp_(min=0).pow_(k).mul_(weight)
+            rest = term if rest is None else rest.add_(term)
+        a.pow_(k).mul_(weights[0])
+        return a if rest is None else a.add_(rest)
+
+    def contract_derivative(z, grad_features):
+        d = z.unsqueeze(1) - centres(z)
+        a = d.abs().neg_().add_(half).clamp_(min=0)
+        if k == 1:  # the hat function: slope -1 inside its support
+            slope = (a > 0).to(z.dtype).neg_()
+        else:
+            slope = None
+            for t, weight in enumerate(weights[1:], start=1):
+                term = torch.sub(a, t).clamp_(min=0).pow_(k - 1).mul_(-k * weight)
+                slope = term if slope is None else slope.add_(term)
+            a.pow_(k - 1).mul_(-k * weights[0])
+            slope = a if slope is None else a.add_(slope)
+        return slope.mul_(d.sign_()).mul_(grad_features).sum(1)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def rbf_kernels(n_basis: int):
+    """B_j(z) = exp(-(z - j)^2), dB_j/dz = -2 (z - j) B_j(z)."""
+
+    def offsets(z):
+        return z.unsqueeze(1) - torch.arange(n_basis, dtype=z.dtype, device=z.device).view(1, -1, 1)
+
+    def features(z):
+        if torch.is_grad_enabled():
+            return torch.exp(-offsets(z).square())
+        return offsets(z).square_().neg_().exp_()
+
+    def contract_derivative(z, grad_features):
+        d = offsets(z)
+        return d.square().neg_().exp_().mul_(d).mul_(grad_features).sum(1).mul_(-2)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def chebyshev_kernels(degree: int):
+    """T_j(tanh z), j = 0..degree; dT_j/dz = j U_{j-1}(t) (1 - t^2), U of the second kind."""
+
+    def features(z):
+        t = torch.tanh(z)
+        polynomials = [torch.ones_like(t), t]
+        for _ in range(2, degree + 1):
+            polynomials.append(2 * t * polynomials[-1] - polynomials[-2])  # T_{j+1} = 2 t T_j - T_{j-1}
+        return torch.stack(polynomials, dim=1)
+
+    def contract_derivative(z, grad_features):
+        t = torch.tanh(z)
+        u_previous, u = torch.zeros_like(t), torch.ones_like(t)  # U_{-1}, U_0
+        total = grad_features[:, 1]
+        for j in range(2, degree + 1):
+            u_previous, u = u, 2 * t * u - u_previous  # U_{j-1}
+            total = total + j * grad_features[:, j] * u
+        return total * (1 - t * t)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def fourier_kernels(n_frequencies: int):
+    """[cos(z), ..., cos(K z), sin(z), ..., sin(K z)] (z already scaled by the angular frequency)."""
+
+    def angles(z):
+        j = torch.arange(1, n_frequencies + 1, dtype=z.dtype, device=z.device).view(1, -1, 1)
+        return z.unsqueeze(1) * j, j
+
+    def features(z):
+        angle, _ = angles(z)
+        return torch.cat([torch.cos(angle), torch.sin(angle)], dim=1)
+
+    def contract_derivative(z, grad_features):
+        angle, j = angles(z)
+        K = n_frequencies
+        return ((grad_features[:, K:] * torch.cos(angle) - grad_features[:, :K] * torch.sin(angle)) * j).sum(1)
+
+    return features, contract_derivative
+
+
+# Compiling pays for itself only on large inputs; below this many basis values (N * in * n)
+# the eager kernels run, so small layers, tests and interactive use never wait for a compile.
+COMPILE_MIN_VALUES = 2**20
+_compiled_kernels: dict = {}
+_compile_failure: str | None = None
+
+
+def compile_disabled_reason() -> str | None:
+    """Why compiled KAN kernels are not used (None when they can be)."""
+    if os.environ.get("OPKIT_COMPILE", "").strip().lower() in ("0", "false", "no", "off"):
+        return "OPKIT_COMPILE=0"
+    return _compile_failure
+
+
+def _is_compiling() -> bool:
+    """True while torch.compile traces a model that contains this layer (then it fuses the kernels itself)."""
+    compiler = getattr(torch, "compiler", None)
+    return bool(getattr(compiler, "is_compiling", lambda: False)())
+
+
+def _use_compiled(compile_mode, n_values: int) -> bool:
+    """Whether a kernel call with ``n_values`` basis values runs compiled (mode True, False or None = auto)."""
+    if compile_mode is None:
+        compile_mode = n_values >= COMPILE_MIN_VALUES
+    return bool(compile_mode) and compile_disabled_reason() is None and not _is_compiling()
+
+
+def _run_kernel(kernel, compiled: bool, *args):
+    """Run a basis kernel, compiled (torch.compile, any number of rows, one cache entry per kernel) or eagerly.
+
+    If torch.compile does not work here (no C++ compiler for the CPU, no Triton for a GPU),
+    one warning says so and every kernel runs eagerly from then on: same values, only slower.
+    """
+    global _compile_failure
+    if not compiled:
+        return kernel(*args)
+    compiled_kernel = _compiled_kernels.get(kernel)
+    if compiled_kernel is None:
+        # Not dynamic=True: that would also turn the kernel's baked-in constants (order, weights)
+        # into runtime inputs and x**3 into a generic pow. Only the row count varies.
+        compiled_kernel = _compiled_kernels[kernel] = torch.compile(kernel, fullgraph=True)
+    for tensor in args:
+        torch._dynamo.maybe_mark_dynamic(tensor, 0)
+    try:
+        return compiled_kernel(*args)
+    except Exception as error:  # the toolchain, not the kernel: the eager call below would raise a kernel bug
+        _compile_failure = f"torch.compile failed ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        warnings.warn(f"opkit KAN layers: {_compile_failure}; running the eager kernels instead", RuntimeWarning,
+                      stacklevel=2)
+        return kernel(*args)
+
+
+class _Basis(nn.Module):
+    """A family of n basis functions per input, evaluated on the normalised input z = x * scale + shift.
+
+    Subclasses define ``n_basis``, ``affine`` (per-input ``scale``/``shift``) and
+    ``kernels()``: the (features, contract_derivative) pair for their current constants.
     """
 
     has_grid = False
-
-    def kernel_with_derivative(self, z: torch.Tensor):
-        features = self.kernel(z)
-        return features, (z, features)
 
     def affine(self, in_features: int, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
         one = torch.ones(in_features, dtype=dtype, device=device)
         return one, torch.zeros_like(one)
 
+    def kernels(self):
+        raise NotImplementedError
+
+    def features(self, z: torch.Tensor, compile_mode=False) -> torch.Tensor:
+        """Basis-major features of the normalised input: z (N, in) -> (N, n, in)."""
+        return _run_kernel(self.kernels()[0], _use_compiled(compile_mode, z.numel() * self.n_basis), z)
+
+    def contract_derivative(self, z: torch.Tensor, grad_features: torch.Tensor, compile_mode=False) -> torch.Tensor:
+        """sum_j grad_features[:, j] * dB_j/dz (z): (N, in), (N, n, in) -> (N, in)."""
+        compiled = _use_compiled(compile_mode, grad_features.numel())
+        return _run_kernel(self.kernels()[1], compiled, z, grad_features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The basis values B_j(x_i): x (N, in) -> (N, in, n)."""
         scale, shift = self.affine(x.shape[-1], x.dtype, x.device)
-        return self.kernel(torch.addcmul(shift, x, scale))
-
-
-def cardinal_bspline_pieces(order: int) -> torch.Tensor:
-    """Polynomial pieces of the uniform (cardinal) B-spline N_k of degree k = ``order``.
-
-    N_k is supported on [0, k + 1] with unit knot spacing,
-
-        N_k(t) = 1/k! sum_{j=0}^{k+1} (-1)^j binom(k+1, j) (t - j)_+^k,
-
-    and on [r, r + 1) it equals sum_p M[r, p] s^p with s = t - r in [0, 1).
-    Returns M, shape (k + 1, k + 1), float64, computed exactly with fractions.
-    """
-    k = order
-    pieces = []
-    for r in range(k + 1):
-        coefficients = [Fraction(0)] * (k + 1)
-        for j in range(r + 1):  # (t - j)_+ = s + (r - j) on this piece
-            weight = Fraction((-1) ** j * math.comb(k + 1, j), math.factorial(k))
-            for p in range(k + 1):  # (s + r - j)^k = sum_p binom(k, p) s^p (r - j)^(k - p)
-                coefficients[p] += weight * math.comb(k, p) * Fraction(r - j) ** (k - p)
-        pieces.append([float(c) for c in coefficients])
-    return torch.tensor(pieces, dtype=torch.float64)
+        return self.features(torch.addcmul(shift, x, scale)).transpose(1, 2)
 
 
 class BSplineBasis(_Basis):
     """Uniform B-splines of order k per input: (N, in) -> (N, in, G + k); see the module docstring.
 
     Input i has knots t_m = lower_i + (m - k) h_i, m = 0..G + 2k, h_i = (upper_i -
-    lower_i) / G; basis j is the B-spline on knots t_j..t_{j+k+1}, i.e. N_k(u - j).
+    lower_i) / G; basis j is the B-spline on knots t_j..t_{j+k+1}, i.e. N_k(u - j) with
+    u = (x - lower_i) / h_i + k.
     """
 
     has_grid = True
@@ -141,15 +311,13 @@ class BSplineBasis(_Basis):
         lower, upper = _grid_range("KANLinear(basis='bspline')", grid_range)
         self.register_buffer("lower", torch.full((in_features,), lower))
         self.register_buffer("upper", torch.full((in_features,), upper))
-        # row q holds the piece of basis (interval - k + q), i.e. piece r = k - q
-        pieces = cardinal_bspline_pieces(order).flip(0)
-        self.register_buffer("pieces", pieces.to(torch.get_default_dtype()), persistent=False)
-        slopes = pieces[:, 1:] * torch.arange(1, order + 1, dtype=torch.float64)
-        self.register_buffer("slopes", slopes.to(torch.get_default_dtype()), persistent=False)
 
     @property
     def n_basis(self) -> int:
         return self.grid_size + self.order
+
+    def kernels(self):
+        return bspline_kernels(self.order, self.n_basis)
 
     def set_grid(self, lower: torch.Tensor, upper: torch.Tensor, grid_size: int | None = None) -> None:
         """Move each input's grid to [lower_i, upper_i] (shape (in,)) and optionally change G."""
@@ -168,57 +336,6 @@ class BSplineBasis(_Basis):
     def affine(self, in_features, dtype, device):
         scale = (self.grid_size / (self.upper - self.lower)).to(dtype)
         return scale, self.order - self.lower.to(dtype) * scale
-
-    @staticmethod
-    def _horner(coefficients: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """sum_p coefficients[q, p] s^p for every q: s (N, in) -> (N, in, q), contiguous."""
-        c = coefficients.to(s.dtype)[:, :, None, None]  # (q, p, 1, 1): q on the outer axis vectorises well
-        values = c[:, -1].expand(c.shape[0], *s.shape)
-        for p in range(c.shape[1] - 2, -1, -1):
-            values = torch.addcmul(c[:, p], values, s)
-        return values.permute(1, 2, 0).contiguous()
-
-    def local(self, z: torch.Tensor, derivative: bool = False):
-        """The k + 1 non-zero bases of each input, as (index, values[, slopes]), each (N, in, k + 1).
-
-        ``values[..., q]`` is basis ``index[..., q]``. When every input lies inside the
-        grid range (the usual case for normalised inputs) all k + 1 indices are valid;
-        otherwise entries outside the span or outside [0, n_basis) get value (and
-        slope) 0 and a clamped index. Index arithmetic runs in floating point (small
-        exact integers) and is converted once: int64 elementwise ops are slow on CPU.
-        """
-        k, G, n = self.order, self.grid_size, self.n_basis
-        interval = torch.floor(z)
-        s = z - interval
-        all_inside_range = bool(((z >= k) & (z < G + k)).all())  # False for NaN too
-        if not all_inside_range:
-            inside = (z >= 0) & (z < G + 2 * k)
-            s = s.masked_fill_(~inside, 0.0)  # nothing huge or NaN reaches the polynomials
-            interval = interval.masked_fill_(~inside, n + 2 * k)  # outside: every index >= n
-        index = (interval - k).unsqueeze(-1) + torch.arange(k + 1, dtype=z.dtype, device=z.device)
-        values = self._horner(self.pieces, s)
-        slopes = self._horner(self.slopes, s) if derivative else None
-        if not all_inside_range:
-            keep = ((index >= 0) & (index < n)).to(z.dtype)
-            index = index.clamp_(0, n - 1)
-            values = values * keep
-            slopes = slopes * keep if derivative else None
-        index = index.long()
-        return (index, values, slopes) if derivative else (index, values)
-
-    def kernel(self, z: torch.Tensor) -> torch.Tensor:
-        index, values = self.local(z)
-        # scatter-add: a clamped index only ever adds a zero
-        return values.new_zeros(*z.shape, self.n_basis).scatter_add_(-1, index, values)
-
-    def kernel_with_derivative(self, z):
-        index, values, slopes = self.local(z, derivative=True)
-        features = values.new_zeros(*z.shape, self.n_basis).scatter_add_(-1, index, values)
-        return features, (index, slopes)
-
-    def kernel_backward(self, saved, grad_features):
-        index, slopes = saved
-        return (grad_features.gather(-1, index) * slopes).sum(-1)
 
 
 class GaussianRBFBasis(_Basis):
@@ -239,6 +356,9 @@ class GaussianRBFBasis(_Basis):
     def n_basis(self) -> int:
         return self.grid_size
 
+    def kernels(self):
+        return rbf_kernels(self.grid_size)
+
     def set_grid(self, lower, upper, grid_size=None):
         self.lower.copy_(lower)
         self.upper.copy_(upper)
@@ -248,15 +368,6 @@ class GaussianRBFBasis(_Basis):
     def affine(self, in_features, dtype, device):
         scale = ((self.grid_size - 1) / (self.upper - self.lower)).to(dtype)
         return scale, -self.lower.to(dtype) * scale  # centre j sits at z = j
-
-    def kernel(self, z):
-        d = z.unsqueeze(-1) - torch.arange(self.grid_size, dtype=z.dtype, device=z.device)
-        return torch.exp(-d.square())
-
-    def kernel_backward(self, saved, grad_features):
-        z, features = saved
-        d = z.unsqueeze(-1) - torch.arange(self.grid_size, dtype=z.dtype, device=z.device)
-        return -2 * (grad_features * features * d).sum(-1)
 
 
 class ChebyshevBasis(_Basis):
@@ -270,23 +381,8 @@ class ChebyshevBasis(_Basis):
     def n_basis(self) -> int:
         return self.degree + 1
 
-    def kernel(self, z):
-        """T_{j+1} = 2 t T_j - T_{j-1}, t = tanh(z)."""
-        t = torch.tanh(z)
-        polynomials = [torch.ones_like(t), t]
-        for _ in range(2, self.degree + 1):
-            polynomials.append(2 * t * polynomials[-1] - polynomials[-2])
-        return torch.stack(polynomials, dim=-1)
-
-    def kernel_backward(self, saved, grad_features):
-        """dT_j/dz = j U_{j-1}(t) (1 - t^2), U the Chebyshev polynomials of the second kind."""
-        t = saved[1][..., 1]
-        u_previous, u = torch.zeros_like(t), torch.ones_like(t)  # U_{-1}, U_0
-        total = grad_features[..., 1].clone()
-        for j in range(2, self.degree + 1):
-            u_previous, u = u, 2 * t * u - u_previous  # U_{j-1}
-            total = total + j * grad_features[..., j] * u
-        return total * (1 - t * t)
+    def kernels(self):
+        return chebyshev_kernels(self.degree)
 
 
 class FourierBasis(_Basis):
@@ -302,51 +398,40 @@ class FourierBasis(_Basis):
     def n_basis(self) -> int:
         return 2 * self.n_frequencies
 
+    def kernels(self):
+        return fourier_kernels(self.n_frequencies)
+
     def affine(self, in_features, dtype, device):
         scale = torch.full((in_features,), self.angular_frequency, dtype=dtype, device=device)
         return scale, torch.zeros_like(scale)
 
-    def kernel(self, z):
-        """[cos(z), cos(2z), ..., cos(Kz), sin(z), ..., sin(Kz)]."""
-        angle = z.unsqueeze(-1) * torch.arange(1, self.n_frequencies + 1, dtype=z.dtype, device=z.device)
-        return torch.cat([torch.cos(angle), torch.sin(angle)], dim=-1)
-
-    def kernel_backward(self, saved, grad_features):
-        z, features = saved
-        K = self.n_frequencies
-        j = torch.arange(1, K + 1, dtype=z.dtype, device=z.device)
-        cos, sin = features[..., :K], features[..., K:]
-        return ((grad_features[..., K:] * cos - grad_features[..., :K] * sin) * j).sum(-1)
-
 
 class _BasisMatmul(torch.autograd.Function):
-    """y = F(x) @ W with F the (N, in * n) basis features, keeping only F and what d/dx needs.
+    """y = F(x) @ W with F the (N, n * in) basis-major features, keeping only F and z for backward.
 
-    Backward: dL/dW = F^T g; dL/dx_i = scale_i sum_j (g W^T)[(i, j)] dB_j/dz (z_i).
+    Backward: dL/dW = F^T g; dL/dx_i = scale_i sum_j (g W^T)[(j, i)] dB_j/dz (z_i), the
+    derivative contracted by the basis kernel without materialising dB/dz.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, scale, shift, basis):
+    def forward(ctx, x, weight, scale, shift, basis, compile_mode):
         z = torch.addcmul(shift, x, scale)
-        if ctx.needs_input_grad[0]:
-            features, saved = basis.kernel_with_derivative(z)
-        else:
-            features, saved = basis.kernel(z), ()
-        ctx.basis = basis
-        ctx.save_for_backward(features, weight, scale, *saved)
-        return features.reshape(x.shape[0], -1) @ weight
+        features = basis.features(z, compile_mode)
+        ctx.basis, ctx.compile_mode = basis, compile_mode
+        ctx.save_for_backward(features, weight, scale, z)
+        return features.view(x.shape[0], -1) @ weight
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        features, weight, scale, *saved = ctx.saved_tensors
+        features, weight, scale, z = ctx.saved_tensors
         grad_x = grad_weight = None
         if ctx.needs_input_grad[1]:
-            grad_weight = features.reshape(features.shape[0], -1).t() @ grad_out
+            grad_weight = features.view(features.shape[0], -1).t() @ grad_out
         if ctx.needs_input_grad[0]:
             grad_features = (grad_out @ weight.t()).view(features.shape)
-            grad_x = ctx.basis.kernel_backward(tuple(saved), grad_features) * scale
-        return grad_x, grad_weight, None, None, None
+            grad_x = ctx.basis.contract_derivative(z, grad_features, ctx.compile_mode) * scale
+        return grad_x, grad_weight, None, None, None, None
 
 
 _BASIS_CLASSES = {"bspline": BSplineBasis, "rbf": GaussianRBFBasis, "chebyshev": ChebyshevBasis,
@@ -389,6 +474,11 @@ class KANLinear(nn.Module):
         init_scale: standard deviation of the initial coefficients c.
         fused: use the fused basis-and-matmul autograd function (fast, first
             derivatives only); False runs plain autograd (supports double backward).
+        compile: run the fused path's basis kernels through torch.compile: None (default)
+            does so for inputs with at least ``COMPILE_MIN_VALUES`` basis values (about
+            2 000 rows of 64 inputs with 8 bases), True always, False never; the first
+            compiled call of a process waits for the compiler (seconds; cached on disk).
+            ``OPKIT_COMPILE=0`` in the environment turns it off everywhere.
         **basis_kwargs: grid_size, order, grid_range (bspline); grid_size,
             grid_range (rbf); degree (chebyshev); n_frequencies, grid_range (fourier).
 
@@ -398,7 +488,7 @@ class KANLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, basis: str = "bspline",
                  base_activation="silu", bias: bool = False, init_scale: float = 0.1, fused: bool = True,
-                 **basis_kwargs):
+                 compile: bool | None = None, **basis_kwargs):
         super().__init__()
         self.in_features = _positive_int("KANLinear: in_features", in_features)
         self.out_features = _positive_int("KANLinear: out_features", out_features)
@@ -406,6 +496,9 @@ class KANLinear(nn.Module):
         self.basis = make_basis(basis, in_features, **basis_kwargs)
         self.base_activation = None if base_activation is None else get_activation(base_activation)
         self.fused = bool(fused)
+        if compile not in (None, True, False):
+            raise ConfigError(f"KANLinear: compile must be true, false or null (auto), got {compile!r}")
+        self.compile = compile
         bound = 1.0 / math.sqrt(in_features)
         self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
         self.spline_scale = nn.Parameter(torch.full((out_features, in_features), bound))
@@ -413,21 +506,21 @@ class KANLinear(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
 
     def spline_weight(self) -> torch.Tensor:
-        """W, shape (in * n_basis, out): W[(i, j), o] = w_s[o, i] c[o, i, j]."""
-        weight = self.spline_scale.unsqueeze(-1) * self.coefficients
-        return weight.reshape(self.out_features, -1).t()
+        """W, shape (n_basis * in, out), basis-major like the features: W[(j, i), o] = w_s[o, i] c[o, i, j]."""
+        weight = self.spline_scale.unsqueeze(-1) * self.coefficients  # (out, in, n)
+        return weight.permute(2, 1, 0).reshape(-1, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
             raise ConfigError(f"KANLinear: expected input (..., {self.in_features}), got shape {tuple(x.shape)}")
         leading = x.shape[:-1]
-        flat = x.reshape(-1, self.in_features)
+        flat = x.reshape(-1, self.in_features).contiguous()  # the kernels index rows of z and F
         weight = self.spline_weight().to(flat.dtype)
         scale, shift = self.basis.affine(self.in_features, flat.dtype, flat.device)
         if self.fused:
-            out = _BasisMatmul.apply(flat, weight, scale, shift, self.basis)
+            out = _BasisMatmul.apply(flat, weight, scale, shift, self.basis, self.compile)
         else:
-            features = self.basis.kernel(torch.addcmul(shift, flat, scale))
+            features = self.basis.features(torch.addcmul(shift, flat, scale))
             out = features.reshape(flat.shape[0], -1) @ weight
         if self.base_activation is not None:
             out = torch.addmm(out, self.base_activation(flat), self.base_weight.t())

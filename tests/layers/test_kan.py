@@ -17,7 +17,6 @@ from opkit.layers.kan import (
     KANChannelMix,
     KANLinear,
     SelectableKANLinear,
-    cardinal_bspline_pieces,
 )
 
 BASES = ["bspline", "rbf", "chebyshev", "fourier"]
@@ -51,12 +50,16 @@ def test_bspline_bases_match_scipy(order, float64_default):
         np.testing.assert_allclose(ours, reference, atol=1e-13)
 
 
-def test_cardinal_pieces_partition_of_unity():
-    for order in range(1, 6):
-        pieces = cardinal_bspline_pieces(order)
-        s = np.linspace(0, 1, 11)
-        total = sum(np.polyval(pieces[r].numpy()[::-1], s) for r in range(order + 1))
-        np.testing.assert_allclose(total, 1.0, atol=1e-13)
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+def test_bspline_partition_of_unity_and_derivative(order, float64_default):
+    """Inside the grid range the bases sum to 1, so their derivatives sum to 0."""
+    basis = BSplineBasis(1, grid_size=4, order=order)
+    x = torch.linspace(-1, 1 - 1e-9, 101).unsqueeze(-1)
+    np.testing.assert_allclose(basis(x).sum(-1).numpy(), 1.0, atol=1e-13)
+    scale, shift = basis.affine(1, x.dtype, x.device)
+    z = torch.addcmul(shift, x, scale)
+    ones = torch.ones(x.shape[0], basis.n_basis, 1)
+    np.testing.assert_allclose(basis.contract_derivative(z, ones).numpy(), 0.0, atol=1e-12)
 
 
 def test_bspline_zero_outside_span_in_float32_far_away():
@@ -239,3 +242,80 @@ def test_invalid_configuration_is_reported():
         KANLinear(2, 2, basis="chebyshev").update_grid(torch.zeros(4, 2))
     with pytest.raises(ConfigError, match="temperature must be positive"):
         SelectableKANLinear(2, 2, temperature=0)
+
+
+@pytest.mark.parametrize("basis", BASES)
+def test_compiled_kernels_match_eager(basis):
+    """torch.compile'd basis kernels give the eager values and gradients, and stay exact far outside."""
+    torch.manual_seed(0)
+    compiled = KANLinear(16, 8, basis=basis, compile=True)
+    eager = KANLinear(16, 8, basis=basis, compile=False)
+    eager.load_state_dict(compiled.state_dict())
+    x = 1.5 * torch.randn(300, 16)
+    x[:5] = torch.tensor([1e6, -1e6, 3.0e7, float("inf"), -float("inf")]).unsqueeze(-1)  # far outside
+    grads = []
+    for layer in (compiled, eager):
+        xi = x.clone().requires_grad_(True)
+        out = layer(xi)
+        weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+        grads.append((out, *torch.autograd.grad((out.nan_to_num() * weights).sum(), (xi, *layer.parameters()))))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5, equal_nan=True)
+    if basis == "bspline":
+        scale, shift = compiled.basis.affine(16, x.dtype, x.device)
+        with torch.no_grad():
+            features = compiled.basis.features(torch.addcmul(shift, x[:5], scale), compile_mode=True)
+        assert torch.equal(features, torch.zeros_like(features))
+
+
+def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
+    import opkit.layers.kan as kan
+
+    def broken_compile(fn, **kwargs):
+        def call(*args):
+            raise RuntimeError("no C++ compiler found\nsecond line")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(kan, "_compiled_kernels", {})
+    monkeypatch.setattr(kan, "_compile_failure", None)
+    torch.manual_seed(0)
+    layer = KANLinear(4, 3, compile=True)
+    reference = KANLinear(4, 3, compile=False)
+    reference.load_state_dict(layer.state_dict())
+    x = torch.randn(10, 4)
+    expected = r"torch.compile failed \(RuntimeError: no C\+\+ compiler found\); running the eager kernels"
+    with pytest.warns(RuntimeWarning, match=expected):
+        out = layer(x)
+    torch.testing.assert_close(out, reference(x))
+    assert kan.compile_disabled_reason().startswith("torch.compile failed")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning: eager from now on
+        torch.testing.assert_close(layer(x), out)
+
+
+def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
+    import opkit.layers.kan as kan
+
+    calls = []
+
+    def recording_compile(fn, **kwargs):
+        calls.append(fn)
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    monkeypatch.setattr(kan, "_compiled_kernels", {})
+    monkeypatch.setattr(kan, "_compile_failure", None)
+    layer = KANLinear(8, 4)  # compile=None: automatic
+    layer(torch.randn(16, 8))  # 16 * 8 * 8 basis values: eager
+    assert calls == []
+    rows = kan.COMPILE_MIN_VALUES // (8 * layer.basis.n_basis) + 1
+    layer(torch.randn(rows, 8))
+    assert len(calls) == 1
+    monkeypatch.setenv("OPKIT_COMPILE", "0")
+    KANLinear(8, 4, basis="rbf", compile=True)(torch.randn(rows, 8))
+    assert len(calls) == 1 and kan.compile_disabled_reason() == "OPKIT_COMPILE=0"
+    with pytest.raises(ConfigError, match="compile must be true, false or null"):
+        KANLinear(2, 2, compile="yes")
