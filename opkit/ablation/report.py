@@ -36,6 +36,8 @@ from opkit.errors import DataError
 from opkit.io import atomic_path, write_text_atomic
 
 # Secondary metrics shown when the records have them; substrings of dotted metric keys.
+# Metrics that get the primary metric's full table (summary, paired ratio, tests) when records have them.
+HEADLINE_METRICS = ("test/relative_l2", "test/relative_h1")
 SECONDARY_PATTERNS = ("test/", "band_errors", "spectral_bias", "bandwidth")
 HIGHER_IS_BETTER_PATTERNS = ("bandwidth",)
 COST_KEYS = ("parameters", "flops_per_sample", "seconds_per_epoch")
@@ -585,6 +587,26 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:60]
 
 
+def _comparison_table(results: list, baseline: str | None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: each activation's summary over seeds and its paired comparison to the baseline."""
+    header = ["activation", "n", "diverged", "failed", "mean", "std", "95% CI", f"ratio to {baseline}",
+              "ratio 95% CI", "p (t, log)", "p (t, Holm)", "p (Wilcoxon)", "p (Wilcoxon, Holm)",
+              "params", "FLOPs/sample", "s/epoch"]
+    rows = []
+    for r in results:
+        s, c = r.summary, r.comparison
+        rows.append([
+            r.label, str(s.n), str(r.diverged), str(r.failed), fmt(s.mean), fmt(s.std),
+            f"[{fmt(s.ci_low)}, {fmt(s.ci_high)}]",
+            "1 (baseline)" if r.label == baseline else fmt(c.ratio if c else None, 3),
+            f"[{fmt(c.ratio_ci_low, 3)}, {fmt(c.ratio_ci_high, 3)}]" if c else "–",
+            fmt_p(c.t_p_value) if c else "–", fmt_p(r.t_holm), fmt_p(c.wilcoxon_p_value) if c else "–",
+            fmt_p(r.wilcoxon_holm), fmt(r.costs.get("parameters")), fmt(r.costs.get("flops_per_sample"), 3),
+            fmt(r.costs.get("seconds_per_epoch"), 3),
+        ])
+    return header, rows
+
+
 def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path:
     """Write ``report.md``, figures and ``report.html`` for a results directory; returns report.md's path."""
     store = ResultStore(results_dir)
@@ -622,35 +644,26 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
     if sweep.get("description"):
         doc.paragraph(sweep["description"])
 
-    doc.heading("Primary metric per setting")
-    for setting, results in analysis.items():
-        doc.heading(setting, 3)
-        header = ["activation", "n", "diverged", "failed", "mean", "std", "95% CI", f"ratio to {baseline}",
-                  "ratio 95% CI", "p (t, log)", "p (t, Holm)", "p (Wilcoxon)", "p (Wilcoxon, Holm)",
-                  "params", "FLOPs/sample", "s/epoch"]
-        rows = []
-        for r in results:
-            s, c = r.summary, r.comparison
-            rows.append([
-                r.label, str(s.n), str(r.diverged), str(r.failed), fmt(s.mean), fmt(s.std),
-                f"[{fmt(s.ci_low)}, {fmt(s.ci_high)}]",
-                "1 (baseline)" if r.label == baseline else fmt(c.ratio if c else None, 3),
-                f"[{fmt(c.ratio_ci_low, 3)}, {fmt(c.ratio_ci_high, 3)}]" if c else "–",
-                fmt_p(c.t_p_value) if c else "–", fmt_p(r.t_holm), fmt_p(c.wilcoxon_p_value) if c else "–",
-                fmt_p(r.wilcoxon_holm), fmt(r.costs.get("parameters")), fmt(r.costs.get("flops_per_sample"), 3),
-                fmt(r.costs.get("seconds_per_epoch"), 3),
-            ])
-        doc.table(header, rows)
-        if secondary:
-            rows = []
-            for label, recs in groups[setting].items():
-                row = [label]
-                for key in secondary:
-                    summary = stats.summarize([metric_value(x, key) for x in recs if x["status"] == FINISHED])
-                    row.append(f"{fmt(summary.mean)} ± {fmt(summary.std, 2)}" if summary.n else "–")
-                rows.append(row)
-            doc.paragraph("Secondary metrics (mean ± std over seeds):")
-            doc.table(["activation"] + [f"`{k}`" for k in secondary], rows)
+    headline = [metric] + [key for key in HEADLINE_METRICS if key != metric and key in secondary]
+    secondary = [key for key in secondary if key not in headline]
+    analyses = {key: analysis if key == metric else
+                {setting: analyse_setting(by, key, baseline, seeds) for setting, by in groups.items()}
+                for key in headline}
+    for key in headline:
+        doc.heading("Primary metric per setting" if key == metric else f"`{key}` per setting")
+        for setting, results in analyses[key].items():
+            doc.heading(setting, 3)
+            doc.table(*_comparison_table(results, baseline))
+            if key == metric and secondary:
+                rows = []
+                for label, recs in groups[setting].items():
+                    row = [label]
+                    for name in secondary:
+                        summary = stats.summarize([metric_value(x, name) for x in recs if x["status"] == FINISHED])
+                        row.append(f"{fmt(summary.mean)} ± {fmt(summary.std, 2)}" if summary.n else "–")
+                    rows.append(row)
+                doc.paragraph("Secondary metrics (mean ± std over seeds):")
+                doc.table(["activation"] + [f"`{name}`" for name in secondary], rows)
 
     doc.heading("Figures")
     doc.image(plot_error_bars(analysis, metric, figures / "error_bars.png"),
@@ -661,7 +674,7 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
 
     doc.heading("Ranks across settings")
     rank_rows = []
-    for key in [metric] + secondary:
+    for key in headline + secondary:
         test = rank_test(groups, key, seeds)
         if test is None:
             continue
@@ -723,9 +736,8 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
         doc.heading("Diverged runs")
         doc.table(["run", "epoch"], [[r["run_id"], str(r.get("diverged_epoch"))] for r in diverged])
 
-    summary = {
-        "metric": metric, "baseline": baseline,
-        "settings": {
+    def summarise(results_by_setting):
+        return {
             setting: {r.label: {
                 "n": r.summary.n, "mean": r.summary.mean, "std": r.summary.std,
                 "ci": [r.summary.ci_low, r.summary.ci_high], "diverged": r.diverged, "failed": r.failed,
@@ -734,9 +746,11 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
                 "t_p": r.comparison.t_p_value if r.comparison else None, "t_p_holm": r.t_holm,
                 "wilcoxon_p": r.comparison.wilcoxon_p_value if r.comparison else None,
                 "wilcoxon_p_holm": r.wilcoxon_holm,
-            } for r in results} for setting, results in analysis.items()
-        },
-    }
+            } for r in results} for setting, results in results_by_setting.items()
+        }
+
+    summary = {"metric": metric, "baseline": baseline, "settings": summarise(analysis),
+               "metrics": {key: summarise(analyses[key]) for key in headline}}
     write_text_atomic(out / "summary.json", json.dumps(_nan_to_none(summary), indent=2) + "\n")
     report_path = out / "report.md"
     write_text_atomic(report_path, doc.markdown(out))

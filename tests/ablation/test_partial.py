@@ -53,3 +53,17 @@ def test_kan_activation_starts_as_silu_and_learns_per_channel():
     assert sum(p.numel() for p in module.parameters()) == 3 * (module.basis.n_basis + 1)
     with pytest.raises(ConfigError, match="unknown basis 'spline'"):
         KANActivation(3, basis="spline")
+
+
+@pytest.mark.parametrize("basis", ["bspline", "rbf", "chebyshev", "fourier"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_kan_activation_gradients(basis, shared):
+    """The fused basis activation's backward (kernel-contracted derivative) against finite differences."""
+    from opkit.ablation.kan_activation import KANActivation
+
+    torch.manual_seed(0)
+    module = KANActivation(None if shared else 3, basis=basis).double()
+    with torch.no_grad():
+        module.coefficients.copy_(torch.randn_like(module.coefficients))
+    x = (2 * torch.randn(2, 3, 4, dtype=torch.float64)).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x, *p: module(x), (x, *module.parameters()))

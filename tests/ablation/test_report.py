@@ -26,7 +26,8 @@ def make_results(root: Path, tasks=("burgers",), activations=("gelu", "relu", "t
                 store.write_record({
                     "run_id": f"{task}__{activation}__seed{seed}", "phase": "main", "status": "finished",
                     "seed": seed, "factors": {"task": task, "activation": activation},
-                    "metrics": {"test/relative_l2": error, "band_errors": {"high": 2 * error},
+                    "metrics": {"test/relative_l2": error, "test/relative_h1": 1.5 * error ** 0.8,
+                                "band_errors": {"high": 2 * error},
                                 "resolved_bandwidth": 10 / error, "parameters": 100,
                                 "error_spectrum": list(error / (1 + np.arange(6)))},
                 })
@@ -68,7 +69,20 @@ def test_report_numbers_match_records(tmp_path):
         assert setting[activation]["t_p_holm"] == pytest.approx(running)
     assert setting["relu"]["diverged"] == 1 and setting["gelu"]["ratio"] is None
 
+    # H1 gets the same table as the primary metric, its numbers from the records
+    h1 = summary["metrics"]["test/relative_h1"]["task=burgers"]
+    h1_gelu = 1.5 * gelu ** 0.8
+    for activation in ("relu", "identity"):
+        e = 1.5 * errors(activation) ** 0.8
+        low, high = scipy_stats.t.interval(0.95, len(e) - 1, loc=e.mean(), scale=scipy_stats.sem(e))
+        assert h1[activation]["mean"] == pytest.approx(e.mean())
+        assert h1[activation]["ci"] == pytest.approx([low, high])
+        assert h1[activation]["ratio"] == pytest.approx(np.exp(np.mean(np.log(e) - np.log(h1_gelu))))
+
     text = report.read_text()
+    assert "`test/relative_h1` per setting" in text
+    secondary_header = next(line for line in text.splitlines() if line.startswith("| activation | `"))
+    assert "`band_errors.high`" in secondary_header and "relative_h1" not in secondary_header
     assert f"{gelu.mean():.4g}" in text
     assert "Friedman" in text and "critical_difference.png" in text
     assert "`band_errors.high`" in text and "`resolved_bandwidth`" in text
