@@ -81,8 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 100; quick 3)")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock cap per run (default 40; quick 5)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     epochs = args.epochs or (3 if args.quick else 100)
     minutes = args.minutes or (5.0 if args.quick else 40.0)
 
@@ -102,11 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"dataset": dataset, "operator": operator, "error": results["error"],
                          "published": published, "ratio": results["error"] / published if published else math.nan,
                          "parameters": results["parameters"], "epochs": results["epochs"],
+                         "minutes": results["wall_seconds"] / 60,
                          "seconds_per_epoch": results["seconds_per_epoch"], "ours": results["setting"],
                          "published_setting": note, "diverged": results["diverged"]})
 
-    header = f"{'dataset':<14} {'operator':<8} {'params':>9} {'epochs':>6} {'s/epoch':>8} {'test relL2':>10} " \
-             f"{'published':>9} {'ratio':>6}"
+    header = f"{'dataset':<14} {'operator':<8} {'params':>9} {'epochs':>6} {'s/epoch':>8} {'minutes':>7} " \
+             f"{'test relL2':>10} {'published':>9} {'ratio':>6}"
     print()
     print(header)
     print("-" * len(header))
@@ -117,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         published = f"{row['published']:.4f}" if not math.isnan(row["published"]) else "-"
         ratio = f"{row['ratio']:.2f}" if not math.isnan(row["ratio"]) else "-"
         print(f"{row['dataset']:<14} {row['operator']:<8} {row['parameters']:>9,} {row['epochs']:>6} "
-              f"{row['seconds_per_epoch']:>8.1f} {row['error']:>10.4f} {published:>9} {ratio:>6}")
+              f"{row['seconds_per_epoch']:>8.1f} {row['minutes']:>7.1f} {row['error']:>10.4f} {published:>9} {ratio:>6}")
     print()
     print("Settings (ours vs published):")
     for row in rows:
