@@ -182,10 +182,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--skip-activations", action="store_true", help="only the KAN layer tables")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     repeats = 5 if args.quick else 20
     kan_table(args.batch, args.width, repeats)
+    if args.skip_activations:
+        return
     activation_table((8, 64, 32, 32) if args.quick else (32, 64, 64, 64), 3 if args.quick else 5)
 
 
