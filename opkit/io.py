@@ -1,13 +1,15 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
 A reader never sees a half-written file: either the old file (or none) or the
-complete new one.
+complete new one. ``exclusive_lock`` lets one process at a time produce a file that
+several may ask for at once (parallel sweep workers generating the same dataset).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -40,3 +42,32 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, waiting_message: str | None = None) -> Iterator[None]:
+    """Hold an inter-process lock on ``<path>.lock`` (POSIX ``flock``) for the ``with`` block.
+
+    A second process asking for the same lock waits until the first leaves the block
+    (printing ``waiting_message`` once to stderr), so it finds the first one's result.
+    The lock dies with its process, so a killed holder never leaves it stuck. Where
+    ``fcntl`` is missing (Windows) the block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting_message:
+                print(waiting_message, file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

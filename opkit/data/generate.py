@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from opkit.data import schema, writer
 from opkit.data.schema import as_layout, decode
 from opkit.errors import ConfigError, DataError
-from opkit.io import atomic_path
+from opkit.io import atomic_path, exclusive_lock
 
 _WORKER_PROBLEM = None  # the problem a worker process computes batches of
 
@@ -108,6 +108,14 @@ def generate_dataset(problem, out, n_samples: int, base_seed: int = 0, workers: 
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"workers={workers!r}; expected a positive integer")
     out = Path(out)
+    # Several processes may ask for the same file at once (sweep workers, two trainings):
+    # one generates it, the others wait and then find it complete.
+    with exclusive_lock(out, f"opkit generate: waiting for another process that is generating {out}"):
+        return _generate_unlocked(problem, out, n_samples, base_seed, workers, compression, progress)
+
+
+def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, workers: int, compression,
+                       progress: bool) -> Path:
     wanted = _identity(problem, n_samples, base_seed)
     if out.exists():
         try:

@@ -102,3 +102,45 @@ def test_a_failing_worker_stops_the_run_and_keeps_the_partial_file(tmp_path, fak
         assert 0 < np.asarray(f["completed"]).sum() < 8        # each worker wrote its first batch
     generate_dataset(fake_problem(batch_size=1), out, 8, workers=2, progress=False)
     assert read_all(out)[1]["complete"]
+
+
+def test_concurrent_requests_for_one_file_generate_it_once(tmp_path, fake_problem):
+    """A second process (here: thread) asking for a file being generated waits, then finds it complete."""
+    import threading
+    import time
+
+    from opkit.data.generate import _generate_unlocked
+    from opkit.io import exclusive_lock
+
+    out = tmp_path / "shared.h5"
+    second = fake_problem(batch_size=3)
+    results = []
+    with exclusive_lock(out):  # as if another process were generating `out` right now
+        worker = threading.Thread(target=lambda: results.append(generate_dataset(second, out, 5, progress=False)))
+        worker.start()
+        time.sleep(0.3)
+        assert worker.is_alive() and not partial_path(out).exists() and second.calls == []
+        # the "other process" does its work under the lock (a second lock here would wait for ourselves)
+        _generate_unlocked(fake_problem(batch_size=5), out, 5, 0, 1, None, False)
+    worker.join(timeout=30)
+    assert results == [out] and second.calls == []  # it found the complete file and generated nothing
+    (a, _), (b, _) = read_all(out), read_all(generate_dataset(fake_problem(), tmp_path / "alone.h5", 5,
+                                                               progress=False))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_two_processes_generating_the_same_file_both_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "burgers.h5"
+    command = [sys.executable, "-m", "opkit.cli", "generate", "burgers", "--preset", "tiny", "--n", "6",
+               "--out", str(out)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert not partial_path(out).exists()
+    with h5py.File(out, "r") as f:
+        assert bool(f.attrs["complete"]) and np.asarray(f["completed"]).all()
