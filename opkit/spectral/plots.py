@@ -103,7 +103,7 @@ def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str,
     count = len(panels)
     columns = min(count, 3)
     rows = math.ceil(count / columns)
-    figure = Figure(figsize=(4.5 * columns, 3.6 * rows))
+    figure = Figure(figsize=(4.2 * columns + 1.2, 3.4 * rows + 0.6), layout="constrained")
     figure.suptitle(title)
     prepared = {}
     for label, (row_values, column_values, values) in panels.items():
@@ -116,18 +116,29 @@ def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str,
             )
         prepared[label] = (row_values, column_values, values)
     finite = np.concatenate([v[np.isfinite(v) & ((v > 0) if log else True)].ravel() for _, _, v in prepared.values()])
+    norm = None
     if log and finite.size:
-        norm = LogNorm(vmin=max(finite.min(), finite.max() * 1e-8), vmax=finite.max())
-    else:
-        norm = None
-    for index, (label, (row_values, column_values, values)) in enumerate(prepared.items()):
-        axes = figure.add_subplot(rows, columns, index + 1)
+        # one colour scale for every panel; the 1st-99th percentiles, so that a few huge relative
+        # errors (shells with almost no energy, a failed run) do not flatten everything else
+        low, high = np.percentile(finite, [1, 99]) if finite.size > 20 else (finite.min(), finite.max())
+        norm = LogNorm(vmin=low, vmax=max(high, low * 10))
+    grid = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    image = None
+    for index, axes in enumerate(grid.flat):
+        if index >= count:
+            axes.set_visible(False)
+            continue
+        label, (row_values, column_values, values) = list(prepared.items())[index]
         shown = np.where(np.isfinite(values) & ((values > 0) if log else True), values, np.nan)
         image = axes.pcolormesh(column_values, row_values, shown, shading="nearest", norm=norm, cmap="viridis")
         axes.set_title(label)
-        axes.set_xlabel(xlabel)
-        axes.set_ylabel(ylabel)
-        figure.colorbar(image, ax=axes, label=colorbar)
+        if index // columns == rows - 1 or index + columns >= count:
+            axes.set_xlabel(xlabel)
+            axes.xaxis.set_tick_params(labelbottom=True)
+        if index % columns == 0:
+            axes.set_ylabel(ylabel)
+    figure.colorbar(image, ax=grid, label=colorbar, extend="both" if log else "neither", shrink=min(0.9, 1.6 / rows),
+                    aspect=25)
     return _save(figure, path)
 
 
