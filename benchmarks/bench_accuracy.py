@@ -46,19 +46,25 @@ QUICK_DATA = {
 }
 
 
-def budget_overrides(dataset: str, epochs: int, minutes: float, quick: bool) -> dict:
+def budget_overrides(dataset: str, epochs: int, minutes: float, quick: bool,
+                     steps_per_epoch: int | None = None, val_batches: int | None = None) -> dict:
     overrides = {"trainer.max_epochs": epochs, "model.scheduler_step_size": max(1, epochs // 5),
                  "trainer.max_time": {"minutes": max(1, int(round(minutes)))}, "trainer.enable_progress_bar": False}
+    if steps_per_epoch:  # an "epoch" of one-step NS windows is 41,000 samples: shorter epochs, same schedule shape
+        overrides["trainer.limit_train_batches"] = int(steps_per_epoch)
+    if val_batches:
+        overrides["trainer.limit_val_batches"] = int(val_batches)
     if quick:
         overrides.update(QUICK_DATA[dataset])
     return overrides
 
 
-def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bool, seed: int) -> dict:
+def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bool, seed: int,
+             steps_per_epoch: int | None = None, val_batches: int | None = None) -> dict:
     from opkit.training.run import run_experiment
 
     config = REPO / "configs" / dataset / f"{operator}.yaml"
-    overrides = budget_overrides(dataset, epochs, minutes, quick)
+    overrides = budget_overrides(dataset, epochs, minutes, quick, steps_per_epoch, val_batches)
     run_dir = REPO / "runs" / "bench_accuracy" / ("quick" if quick else "full") / f"{dataset}-{operator}"
     start = time.perf_counter()
     results = run_experiment(config, overrides, run_dir=run_dir, seed=seed, progress_bar=False)
@@ -69,7 +75,8 @@ def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bo
     data = yaml.safe_load(config.read_text())["data"]
     data.update({key.split(".", 1)[1]: value for key, value in overrides.items() if key.startswith("data.")})
     results["setting"] = (f"{data.get('preset')} preset, {data.get('n_train')} train, "
-                          f"resolution {data.get('resolution') or 'native'}, {results['epochs']} epochs")
+                          f"resolution {data.get('resolution') or 'native'}, {results['epochs']} epochs"
+                          + (f" of {steps_per_epoch} steps" if steps_per_epoch else ""))
     return results
 
 
@@ -80,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", nargs="+", default=list(OPERATORS), choices=OPERATORS)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 100; quick 3)")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock cap per run (default 40; quick 5)")
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="training batches per epoch (Lightning's limit_train_batches; default: all)")
+    parser.add_argument("--val-batches", type=int, default=None,
+                        help="validation batches per epoch (limit_val_batches; default: all); the test is always full")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
@@ -98,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skip {dataset}/{operator}: no config", file=sys.stderr)
                 continue
             try:
-                results = run_pair(dataset, operator, epochs, minutes, args.quick, args.seed)
+                results = run_pair(dataset, operator, epochs, minutes, args.quick, args.seed,
+                                   args.steps_per_epoch, args.val_batches)
             except Exception as error:  # one failing pair must not hide the others' results
                 print(f"{dataset}/{operator}: failed: {type(error).__name__}: {error}", file=sys.stderr)
                 rows.append({"dataset": dataset, "operator": operator, "error": math.nan, "failed": str(error)})
