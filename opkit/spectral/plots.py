@@ -124,15 +124,13 @@ def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str,
         norm = LogNorm(vmin=low, vmax=max(high, low * 10))
     grid = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     image = None
-    for index, axes in enumerate(grid.flat):
-        if index >= count:
-            axes.set_visible(False)
-            continue
-        label, (row_values, column_values, values) = list(prepared.items())[index]
+    for axes in grid.flat[count:]:
+        axes.set_visible(False)
+    for index, (axes, (label, (row_values, column_values, values))) in enumerate(zip(grid.flat, prepared.items())):
         shown = np.where(np.isfinite(values) & ((values > 0) if log else True), values, np.nan)
         image = axes.pcolormesh(column_values, row_values, shown, shading="nearest", norm=norm, cmap="viridis")
         axes.set_title(label)
-        if index // columns == rows - 1 or index + columns >= count:
+        if index + columns >= count:  # no panel below this one
             axes.set_xlabel(xlabel)
             axes.xaxis.set_tick_params(labelbottom=True)
         if index % columns == 0:
