@@ -51,9 +51,9 @@ def budget_overrides(dataset: str, epochs: int, minutes: float, quick: bool,
     overrides = {"trainer.max_epochs": epochs, "model.scheduler_step_size": max(1, epochs // 5),
                  "trainer.max_time": {"minutes": max(1, int(round(minutes)))}, "trainer.enable_progress_bar": False}
     if steps_per_epoch:  # an "epoch" of one-step NS windows is 41,000 samples: shorter epochs, same schedule shape
-        overrides["trainer.limit_train_batches"] = int(steps_per_epoch)
+        overrides["trainer.limit_train_batches"] = steps_per_epoch
     if val_batches:
-        overrides["trainer.limit_val_batches"] = int(val_batches)
+        overrides["trainer.limit_val_batches"] = val_batches
     if quick:
         overrides.update(QUICK_DATA[dataset])
     return overrides
@@ -80,6 +80,16 @@ def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bo
     return results
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small presets and 3 epochs")
@@ -87,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", nargs="+", default=list(OPERATORS), choices=OPERATORS)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 100; quick 3)")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock cap per run (default 40; quick 5)")
-    parser.add_argument("--steps-per-epoch", type=int, default=None,
+    parser.add_argument("--steps-per-epoch", type=_positive_int, default=None,
                         help="training batches per epoch (Lightning's limit_train_batches; default: all)")
-    parser.add_argument("--val-batches", type=int, default=None,
+    parser.add_argument("--val-batches", type=_positive_int, default=None,
                         help="validation batches per epoch (limit_val_batches; default: all); the test is always full")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
