@@ -474,9 +474,7 @@ def plot_learned_activations(records_by_label: dict[str, list[dict]], root: Path
     one line per layer; the dashed line is the same activation at initialisation."""
     import torch
 
-    from opkit.ablation.partial import PartialActivation, partial_activation_name
-    from opkit.ablation.runner import register_ablation_activation
-    from opkit.activations import get_activation
+    from opkit.activations import PartialActivation, get_activation
     from opkit.activations.registry import activation_info
     from opkit.training.inference import load_operator
 
@@ -490,12 +488,8 @@ def plot_learned_activations(records_by_label: dict[str, list[dict]], root: Path
         values = (record.get("spec") or {}).get("values") or {}
         name = values.get("activation")
         try:
-            register_ablation_activation(name)
             if not isinstance(name, str) or not activation_info(name).learnable:
                 continue
-            fraction = float(values.get("activation_fraction", 1.0))
-            if fraction < 1.0:
-                partial_activation_name(name, fraction)  # registered in this process before loading
             checkpoint = Path(record["metrics"]["checkpoint"])
             checkpoint = checkpoint if checkpoint.is_absolute() else root / checkpoint
             module = load_operator(checkpoint)
@@ -505,7 +499,7 @@ def plot_learned_activations(records_by_label: dict[str, list[dict]], root: Path
         for layer in module.model.modules():
             if isinstance(layer, PartialActivation):
                 layer = layer.activation
-            is_activation = type(layer).__module__.startswith(("opkit.activations", "opkit.ablation.kan_activation"))
+            is_activation = type(layer).__module__.startswith("opkit.activations")
             if is_activation and any(True for _ in layer.parameters()):
                 first = next(layer.parameters())  # per-channel parameters are (..., C)
                 channels = first.shape[-1] if first.dim() else 1

@@ -79,17 +79,16 @@ def load_entry(entry: str):
 def run_overrides(spec: RunSpec) -> dict:
     """The overrides passed to the training function: shared + per-axis + named axes + lr + probes.
 
-    A fraction below 1 on the ``activation_fraction`` axis registers a partial activation
-    (``partial_0.5_gelu``) in this process and passes its name. ``spec.probes`` adds the
-    AblationProbe and SpectralDynamics callbacks to those of the base config.
+    A fraction below 1 on the ``activation_fraction`` axis passes the partial activation's
+    registry name (``partial_0.5_gelu``). ``spec.probes`` adds the AblationProbe and
+    SpectralDynamics callbacks to those of the base config.
     """
     overrides = dict(spec.overrides)
     activation = spec.activation
     if activation is not None:
-        register_ablation_activation(activation)
         fraction = spec.activation_fraction
         if fraction < 1.0:
-            from opkit.ablation.partial import partial_activation_name
+            from opkit.activations import partial_activation_name  # torch: not before a worker sets its threads
 
             activation = partial_activation_name(activation, fraction)
         overrides[ACTIVATION_KEY] = activation
@@ -107,23 +106,6 @@ def run_overrides(spec: RunSpec) -> dict:
             callbacks.append({"class_path": DYNAMICS_CLASS, "init_args": dict(dynamics)})
         overrides[CALLBACKS_KEY] = callbacks
     return overrides
-
-
-def register_ablation_activation(name) -> None:
-    """Make the activations this package adds (``kan_<basis>``, ``partial_<f>_<name>``) known to the
-    registry of this process, so configs and checkpoints can name them like built-in ones."""
-    from opkit.ablation import kan_activation
-
-    if not isinstance(name, str):
-        return
-    if name.startswith("partial_") and name.count("_") >= 2:
-        _, fraction, base = name.split("_", 2)
-        kan_activation.register(base)
-        from opkit.ablation.partial import partial_activation_name
-
-        partial_activation_name(base, float(fraction))
-    else:
-        kan_activation.register(name)
 
 
 def _base_callbacks(base_config) -> list:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from opkit.activations.bases import BASES
 from opkit.activations.functional import ReLU2, Sine
+from opkit.activations.kan_activation import kan_activation_info
 from opkit.activations.learnable import SAU, PolyReLU, Rational, Snake, SwishBeta, XGELU, XSiLU
-from opkit.activations.registry import ActivationInfo, register_activation
+from opkit.activations.partial import partial_activation_info
+from opkit.activations.registry import ActivationFamily, ActivationInfo, register_activation, register_family
 
 
 def _prelu(num_channels: int | None = None, init: float = 0.25) -> nn.PReLU:
@@ -98,3 +101,8 @@ _entry("polyrelu", PolyReLU, learnable=True, smooth=False, monotonic=True,
 _entry("sau", SAU, learnable=True, smooth=True, monotonic=True,
        formula="f(x) = (leaky_relu_alpha * N(0, sigma^2))(x), learnable alpha (0.01) and sigma (0.5)",
        source="Biswas et al. 2021, 'SAU: Smooth activation function using convolution with approximate identities'")
+
+# Families: the parameters are part of the name.
+register_family(ActivationFamily("kan_", f"kan_<basis> (basis: {', '.join(BASES)})", kan_activation_info))
+register_family(ActivationFamily("partial_", "partial_<fraction>_<name> (fraction in [0, 1])",
+                                 partial_activation_info))

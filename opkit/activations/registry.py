@@ -13,6 +13,12 @@ Metadata conventions:
 * ``monotonic``: non-decreasing at the default parameters.
 * ``bounded``: bounded above and below.
 * ``periodic``: the function is periodic or has a periodic component (sine, snake).
+
+Families: a name can also carry parameters, ``kan_<basis>`` (a per-channel KAN basis) and
+``partial_<fraction>_<name>`` (``name`` on a fraction of the channels). The registry
+resolves such a name itself, by its family's prefix (:func:`register_family`), so every
+name a config or checkpoint holds is known at import; ``list_activations`` lists only the
+plain entries.
 """
 
 from __future__ import annotations
@@ -44,8 +50,19 @@ class ActivationInfo:
     defaults: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ActivationFamily:
+    """Names ``<prefix><parameters>``: ``resolve(parameters)`` builds the entry (ConfigError if they are bad)."""
+
+    prefix: str
+    pattern: str  # for error messages, e.g. "kan_<basis> (basis: bspline, rbf, chebyshev, fourier)"
+    resolve: Callable[[str], ActivationInfo] = field(repr=False)
+
+
 _REGISTRY: dict[str, ActivationInfo] = {}
 _ALIASES: dict[str, str] = {}
+_FAMILIES: list[ActivationFamily] = []
+_RESOLVED: dict[str, ActivationInfo] = {}  # family entries by name: one factory (class) per name
 
 
 def _normalise(name: str) -> str:
@@ -61,6 +78,14 @@ def register_activation(info: ActivationInfo) -> ActivationInfo:
         _ALIASES[key] = info.name
     _REGISTRY[info.name] = info
     return info
+
+
+def register_family(family: ActivationFamily) -> ActivationFamily:
+    """Resolve names starting with ``family.prefix`` (lower case) through ``family.resolve``."""
+    if any(family.prefix.startswith(other.prefix) or other.prefix.startswith(family.prefix) for other in _FAMILIES):
+        raise ValueError(f"activation family prefix {family.prefix!r} overlaps a registered one")
+    _FAMILIES.append(family)
+    return family
 
 
 def activation_names(include_aliases: bool = False) -> list[str]:
@@ -80,11 +105,17 @@ def activation_info(name: str) -> ActivationInfo:
     if not isinstance(name, str):
         raise ConfigError(f"activation: expected a name (str), got {type(name).__name__}")
     key = _normalise(name)
-    if key not in _ALIASES:
-        raise ConfigError(
-            f"activation: unknown name {name!r}; valid names: {', '.join(activation_names(True))}"
-        )
-    return _REGISTRY[_ALIASES[key]]
+    if key in _ALIASES:
+        return _REGISTRY[_ALIASES[key]]
+    for family in _FAMILIES:
+        if key.startswith(family.prefix):
+            # the parameters as written: "-" may be part of a number (partial_1e-05_gelu)
+            info = family.resolve(name.strip().lower()[len(family.prefix):])
+            return _RESOLVED.setdefault(info.name, info)
+    families = "".join(f", {family.pattern}" for family in _FAMILIES)
+    raise ConfigError(
+        f"activation: unknown name {name!r}; valid names: {', '.join(activation_names(True))}{families}"
+    )
 
 
 def _accepted_parameters(factory) -> tuple[set[str], bool]:

@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from opkit.ablation.callbacks import apply_init_hint, spectral_summary
-from opkit.ablation.partial import PartialActivation, partial_activation_name
+from opkit.activations.partial import PartialActivation, partial_activation_name
 from opkit.ablation.runner import run_sweep
 from opkit.ablation.spec import parse_sweep
 from opkit.ablation.store import ResultStore

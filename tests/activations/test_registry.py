@@ -1,6 +1,10 @@
 """The registry: names, aliases, errors, metadata, and every activation against its formula (float64)."""
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +12,19 @@ import torch
 from scipy.special import erf
 from torch import nn
 
-from opkit.activations import activation_info, get_activation, init_for, lecun_normal_, list_activations, siren_init_
+from opkit.activations import (
+    KANActivation,
+    PartialActivation,
+    activation_info,
+    activation_names,
+    get_activation,
+    init_for,
+    lecun_normal_,
+    list_activations,
+    partial_activation_name,
+    siren_init_,
+)
+from opkit.activations.bases import BASES
 from opkit.errors import ConfigError
 
 REQUIRED = [
@@ -181,3 +197,83 @@ def test_lecun_normal_variance():
     assert layer.bias.abs().max() == 0
     assert init_for("selu") is lecun_normal_
     assert init_for("relu") is None
+
+
+def test_family_names_resolve_without_registration():
+    """kan_<basis> and partial_<fraction>_<name> are built from the name; only plain entries are listed."""
+    for basis in BASES:
+        module = get_activation(f"KAN_{basis}", num_channels=3)
+        assert isinstance(module, KANActivation) and module.basis.n_basis == module.coefficients.shape[1]
+        info = activation_info(f"kan_{basis}")
+        assert info.name == f"kan_{basis}" and info.learnable and info.periodic == (basis == "fourier")
+    assert activation_info("kan_bspline") is activation_info("kan_bspline")  # one entry (and factory) per name
+
+    partial = get_activation("partial_0.5_snake", num_channels=6)
+    assert isinstance(partial, PartialActivation) and partial.active_channels == 3
+    x = torch.randn(2, 6, 7)
+    torch.testing.assert_close(partial(x)[:, 3:], x[:, 3:])
+    torch.testing.assert_close(partial(x)[:, :3], x[:, :3] + torch.sin(x[:, :3]) ** 2)  # snake at a = 1
+    assert activation_info("partial_0.50_swish").name == "partial_0.5_silu" == partial_activation_name("swish", 0.5)
+    assert activation_info("partial_1_tanh").bounded and not activation_info("partial_0.25_tanh").bounded
+    nested = get_activation("partial_0.25_kan_rbf", num_channels=8)
+    assert isinstance(nested.activation, KANActivation) and nested.active_channels == 2
+
+    listed = {info.name for info in list_activations()} | set(activation_names(include_aliases=True))
+    assert not any(name.startswith(("kan_", "partial_")) for name in listed)
+
+
+def test_family_names_with_bad_parameters_are_refused():
+    with pytest.raises(ConfigError, match="'kan_spline': unknown basis 'spline'; valid: kan_bspline, kan_rbf"):
+        get_activation("kan_spline")
+    with pytest.raises(ConfigError, match=r"'partial_1.5_gelu': expected partial_<fraction>_<name> with a fraction in \[0, 1\]"):
+        get_activation("partial_1.5_gelu")
+    with pytest.raises(ConfigError, match="'partial_nan_gelu': expected"):
+        get_activation("partial_nan_gelu")
+    with pytest.raises(ConfigError, match="unknown name 'gleu'"):
+        get_activation("partial_0.5_gleu")
+    with pytest.raises(ConfigError, match=r"unknown name 'kna_rbf'.*kan_<basis> \(basis: bspline.*partial_<fraction>_<name>"):
+        get_activation("kna_rbf")
+
+
+FAMILY_NAMES = [*(f"kan_{basis}" for basis in BASES), "partial_0.5_snake"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_family_checkpoints_load_and_evaluate_in_a_fresh_process(tmp_path):
+    """A checkpoint trained with each family name loads and evaluates in a process that only imports opkit.
+
+    The names once existed only after a sweep registered them in its own process, so
+    ``load_operator``, ``opkit evaluate`` and ``opkit spectral`` could not rebuild the model.
+    """
+    from opkit.training.inference import evaluate, load_operator
+    from opkit.training.run import run_experiment
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "ablation"))
+    from tiny_data import tiny_base_config, write_tiny_file
+
+    data = write_tiny_file(tmp_path / "tiny.h5")
+    config = tiny_base_config(data, max_epochs=1)  # 2 optimiser steps
+    checkpoints = {}
+    for name in FAMILY_NAMES:
+        result = run_experiment(config, {"model.activation": name}, tmp_path / name, seed=0, progress_bar=False)
+        checkpoints[name] = result["checkpoint"]
+    script = """
+import json, sys
+from opkit.training.inference import evaluate, load_operator
+found = {}
+for name, path in json.loads(sys.argv[1]).items():
+    operator = load_operator(path)
+    classes = sorted({type(m).__name__ for m in operator.model.modules()
+                      if type(m).__module__.startswith("opkit.activations")})
+    found[name] = [operator.hparams.activation, classes, evaluate(operator, sys.argv[2])["relative_l2"]]
+print(json.dumps(found))
+"""
+    completed = subprocess.run([sys.executable, "-c", script, json.dumps(checkpoints), str(data)],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    found = json.loads(completed.stdout.splitlines()[-1])
+    for name in FAMILY_NAMES:
+        activation, classes, error = found[name]
+        assert activation == name
+        assert {"KANActivation"} <= set(classes) if name.startswith("kan_") else {"Partial_snake_0.5", "Snake"} <= set(classes)
+        assert error == pytest.approx(evaluate(load_operator(checkpoints[name]), data)["relative_l2"], rel=1e-5)

@@ -1,25 +1,14 @@
-"""KAN layers: bases against scipy/numpy, the fused backward against autograd, fitting, grid update."""
+"""KAN layers: the fused backward against autograd, fitting, grid update, compiled kernels."""
 
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from scipy.interpolate import BSpline
 
+from opkit.activations.bases import BASES
 from opkit.errors import ConfigError
-from opkit.layers.kan import (
-    BSplineBasis,
-    ChebyshevBasis,
-    FourierBasis,
-    GaussianRBFBasis,
-    KANChannelMix,
-    KANLinear,
-    SelectableKANLinear,
-)
-
-BASES = ["bspline", "rbf", "chebyshev", "fourier"]
+from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANLinear
 
 
 @pytest.fixture
@@ -28,38 +17,6 @@ def float64_default():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(previous)
-
-
-@pytest.mark.parametrize("order", [1, 2, 3, 5])
-def test_bspline_bases_match_scipy(order, float64_default):
-    basis = BSplineBasis(2, grid_size=6, order=order)
-    basis.set_grid(torch.tensor([-1.0, 0.5]), torch.tensor([2.0, 4.0]))
-    knots = basis.knots()
-    generator = torch.Generator().manual_seed(order)
-    for i in range(2):
-        t = knots[i].numpy()
-        # random points across the whole span and beyond it on both sides
-        x = torch.rand(2000, generator=generator, dtype=torch.float64) * (t[-1] - t[0] + 4) + t[0] - 2
-        inputs = torch.zeros(2000, 2, dtype=torch.float64)
-        inputs[:, i] = x
-        ours = basis(inputs)[:, i].numpy()
-        reference = np.stack([
-            np.nan_to_num(BSpline.basis_element(t[j : j + order + 2], extrapolate=False)(x.numpy()))
-            for j in range(basis.n_basis)
-        ], axis=1)
-        np.testing.assert_allclose(ours, reference, atol=1e-13)
-
-
-@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
-def test_bspline_partition_of_unity_and_derivative(order, float64_default):
-    """Inside the grid range the bases sum to 1, so their derivatives sum to 0."""
-    basis = BSplineBasis(1, grid_size=4, order=order)
-    x = torch.linspace(-1, 1 - 1e-9, 101).unsqueeze(-1)
-    np.testing.assert_allclose(basis(x).sum(-1).numpy(), 1.0, atol=1e-13)
-    scale, shift = basis.affine(1, x.dtype, x.device)
-    z = torch.addcmul(shift, x, scale)
-    ones = torch.ones(x.shape[0], basis.n_basis, 1)
-    np.testing.assert_allclose(basis.contract_derivative(z, ones).numpy(), 0.0, atol=1e-12)
 
 
 def test_bspline_zero_outside_span_in_float32_far_away():
@@ -76,30 +33,6 @@ def test_bspline_zero_outside_span_in_float32_far_away():
     torch.testing.assert_close(y[1].detach(), expected)
     y.sum().backward()
     assert torch.isfinite(x.grad).all()
-
-
-def test_bspline_span_edges_in_float32():
-    layer = KANLinear(1, 1, grid_size=5, order=3)
-    step = 2.0 / 5
-    inside = torch.tensor([[-1 - 3 * step + 1e-4], [1 + 3 * step - 1e-4]])
-    outside = torch.tensor([[-1 - 3 * step - 1e-4], [1 + 3 * step + 1e-4]])
-    assert (layer.basis(inside).sum(-1) > 0).all()
-    assert (layer.basis(outside) == 0).all()
-
-
-def test_other_bases_against_formulas(float64_default):
-    x = torch.linspace(-3, 3, 101, dtype=torch.float64).unsqueeze(-1)
-    t = np.tanh(x.numpy()[:, 0])
-    chebyshev = ChebyshevBasis(1, degree=5)(x)[:, 0].numpy()
-    for j in range(6):
-        np.testing.assert_allclose(chebyshev[:, j], np.polynomial.chebyshev.chebval(t, np.eye(6)[j]), atol=1e-12)
-    rbf = GaussianRBFBasis(1, grid_size=5, grid_range=(-2, 2))(x)[:, 0].numpy()
-    centres = np.linspace(-2, 2, 5)
-    np.testing.assert_allclose(rbf, np.exp(-(((x.numpy() - centres) / 1.0) ** 2)), atol=1e-12)
-    fourier = FourierBasis(1, n_frequencies=3, grid_range=(0, 4))(x)[:, 0].numpy()
-    w = 2 * np.pi / 4
-    expected = np.concatenate([np.cos(np.arange(1, 4) * w * x.numpy()), np.sin(np.arange(1, 4) * w * x.numpy())], 1)
-    np.testing.assert_allclose(fourier, expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("basis", BASES)
@@ -269,7 +202,7 @@ def test_compiled_kernels_match_eager(basis):
 
 
 def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
-    import opkit.layers.kan as kan
+    import opkit.activations.bases as bases
 
     def broken_compile(fn, **kwargs):
         def call(*args):
@@ -277,8 +210,8 @@ def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
         return call
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    monkeypatch.setattr(kan, "_compiled_kernels", {})
-    monkeypatch.setattr(kan, "_compile_failure", None)
+    monkeypatch.setattr(bases, "_compiled_kernels", {})
+    monkeypatch.setattr(bases, "_compile_failure", None)
     torch.manual_seed(0)
     layer = KANLinear(4, 3, compile=True)
     reference = KANLinear(4, 3, compile=False)
@@ -288,7 +221,7 @@ def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
     with pytest.warns(RuntimeWarning, match=expected):
         out = layer(x)
     torch.testing.assert_close(out, reference(x))
-    assert kan.compile_disabled_reason().startswith("torch.compile failed")
+    assert bases.compile_disabled_reason().startswith("torch.compile failed")
     import warnings
 
     with warnings.catch_warnings():
@@ -297,7 +230,7 @@ def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
 
 
 def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
-    import opkit.layers.kan as kan
+    import opkit.activations.bases as bases
 
     calls = []
 
@@ -306,16 +239,16 @@ def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
         return fn
 
     monkeypatch.setattr(torch, "compile", recording_compile)
-    monkeypatch.setattr(kan, "_compiled_kernels", {})
-    monkeypatch.setattr(kan, "_compile_failure", None)
+    monkeypatch.setattr(bases, "_compiled_kernels", {})
+    monkeypatch.setattr(bases, "_compile_failure", None)
     layer = KANLinear(8, 4)  # compile=None: automatic
     layer(torch.randn(16, 8))  # 16 * 8 * 8 basis values: eager
     assert calls == []
-    rows = kan.COMPILE_MIN_VALUES // (8 * layer.basis.n_basis) + 1
+    rows = bases.COMPILE_MIN_VALUES // (8 * layer.basis.n_basis) + 1
     layer(torch.randn(rows, 8))
     assert len(calls) == 1
     monkeypatch.setenv("OPKIT_COMPILE", "0")
     KANLinear(8, 4, basis="rbf", compile=True)(torch.randn(rows, 8))
-    assert len(calls) == 1 and kan.compile_disabled_reason() == "OPKIT_COMPILE=0"
+    assert len(calls) == 1 and bases.compile_disabled_reason() == "OPKIT_COMPILE=0"
     with pytest.raises(ConfigError, match="compile must be true, false or null"):
         KANLinear(2, 2, compile="yes")

@@ -10,14 +10,20 @@ activation as a name, an ``nn.Module`` class or an instance (see ``get_activatio
 :func:`partial_activation_class` gives a class that models build with
 ``num_channels=C`` like any learnable activation, so per-channel parameters of a
 learnable activation cover exactly its ``k`` channels.
+
+Registry names: ``partial_<fraction>_<name>``, e.g. ``partial_0.25_gelu`` (the family is
+resolved by the registry from the name, see :func:`partial_activation_info`), so a config
+or a checkpoint names a partial activation like any other.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from opkit.activations import get_activation
+from opkit.activations.registry import ActivationInfo, activation_info, get_activation
 from opkit.errors import ConfigError
 
 
@@ -77,24 +83,37 @@ def partial_activation_class(activation, fraction: float) -> type[PartialActivat
 
 
 def partial_activation_name(activation: str, fraction: float) -> str:
-    """Register (once) and return a registry name for ``activation`` on ``fraction`` of the channels.
+    """The registry name of ``activation`` on ``fraction`` of the channels, e.g. ``partial_0.25_gelu``.
 
-    The name, e.g. ``partial_0.25_gelu``, is a plain string, so it passes through training
-    configs and checkpoint hyper-parameters like any registered activation. Registration is
-    per process: code that reloads such a checkpoint calls this function first.
+    A plain string, so it passes through training configs and checkpoint hyper-parameters
+    like any registered activation name.
     """
-    from opkit.activations.registry import ActivationInfo, activation_info, activation_names, register_activation
-
     if not isinstance(activation, str):
         raise ConfigError(f"activation_fraction needs a registered activation name, got {activation!r}")
-    base = activation_info(activation)
-    name = f"partial_{float(fraction):g}_{base.name}"
-    if name not in activation_names():
-        register_activation(ActivationInfo(
-            name=name, factory=partial_activation_class(base.name, fraction), learnable=base.learnable,
-            periodic=base.periodic, smooth=base.smooth, monotonic=base.monotonic,
-            bounded=base.bounded and fraction == 1.0,
-            formula=f"{base.formula} on the first {float(fraction):g} of the channels, identity on the rest",
-            source=base.source,
-        ))
-    return name
+    if not 0.0 <= float(fraction) <= 1.0:
+        raise ConfigError(f"activation_fraction must be in [0, 1], got {fraction!r}")
+    return f"partial_{float(fraction):g}_{activation_info(activation).name}"
+
+
+def partial_activation_info(parameters: str) -> ActivationInfo:
+    """The registry entry ``partial_<parameters>``, ``parameters`` being ``<fraction>_<name>``.
+
+    Metadata follow the base activation's (bounded only at fraction 1: the identity
+    channels are unbounded). ConfigError for a fraction outside [0, 1] or an unknown name.
+    """
+    fraction_text, _, base_name = parameters.partition("_")
+    try:
+        fraction = float(fraction_text)
+    except ValueError:
+        fraction = math.nan
+    if not base_name or not 0.0 <= fraction <= 1.0:  # NaN fails the comparison too
+        raise ConfigError(f"activation 'partial_{parameters}': expected partial_<fraction>_<name> "
+                          "with a fraction in [0, 1], e.g. partial_0.5_gelu")
+    base = activation_info(base_name)
+    return ActivationInfo(
+        name=f"partial_{fraction:g}_{base.name}", factory=partial_activation_class(base.name, fraction),
+        learnable=base.learnable, periodic=base.periodic, smooth=base.smooth, monotonic=base.monotonic,
+        bounded=base.bounded and fraction == 1.0,
+        formula=f"{base.formula} on the first {fraction:g} of the channels, identity on the rest",
+        source=base.source,
+    )
