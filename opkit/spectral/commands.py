@@ -27,10 +27,11 @@ def register(subparsers) -> None:
     spectral.add_argument("--n-samples", type=int, default=None, help="use the first N samples (default all)")
     spectral.add_argument("--task", default="auto", help="dataset task (default: the checkpoint's)")
     spectral.add_argument("--resolution", type=int, default=None, help="evaluate at this spatial resolution")
-    spectral.add_argument("--mode-cutoff", type=int, default=None, help="m for the low/mid/high bands")
+    spectral.add_argument("--mode-cutoff", type=int, default=None,
+                          help="m for the low/mid/high bands (default: the models' n_modes)")
     spectral.add_argument("--threshold", type=float, default=0.1, help="relative error for the resolved bandwidth")
     spectral.add_argument("--dynamics", nargs="+", default=None, metavar="CSV",
-                          help="spectral_dynamics.csv per checkpoint (default: found in the checkpoint's run folder)")
+                          help="spectral_dynamics.csv per checkpoint (default: the one its training run recorded in it)")
     spectral.add_argument("--batch-size", type=int, default=32)
     spectral.set_defaults(handler=run_spectral)
 

@@ -132,3 +132,17 @@ def test_shipped_checkpoint_scores_its_test_split_of_a_regenerated_training_file
     assert "1 of its 50 test samples are in this file" in metrics["split_description"]
     assert evaluate(operator, data, split="all")["samples"] == 27
     assert evaluate(operator, data, split="train")["samples"] == len([i for i in recorded["train"] if i < 27])
+
+
+def test_checkpoint_without_file_identity_matches_its_training_path_only(trained, tmp_path):
+    """Checkpoints from before the identity was recorded: the recorded path decides, a copy is scored whole."""
+    data, _, checkpoint = trained
+    contents = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    del contents["opkit"]["data"]["source"]
+    older = tmp_path / "older.ckpt"
+    torch.save(contents, older)
+    operator = load_operator(older)
+    assert evaluate(operator, data)["samples"] == 7
+    copy = tmp_path / "copy.h5"
+    shutil.copy(data, copy)
+    assert evaluate(operator, copy)["split"] == "all"
