@@ -53,7 +53,8 @@ MATLAB_V5_MAGIC = b"MATLAB 5.0 MAT-file"
 MATLAB_V73_MAGIC = b"MATLAB 7.3 MAT-file"
 # Number kinds a field may hold (numpy dtype.kind): float, signed and unsigned integer. Complex
 # values would lose their imaginary part and booleans turn into 0/1 when read as float32.
-NUMERIC_KINDS = {"f": "floating point", "i": "integer", "u": "unsigned integer"}
+NUMERIC_KINDS = "fiu"
+REFUSED_KINDS = {"c": "complex", "b": "boolean", "S": "text", "U": "text", "O": "object (text)"}
 UNDERSTOOD_LAYOUTS = ("an opkit file (attribute format='opkit'), PDEBench ('tensor' or 'velocity'), FNO .mat "
                       "(MATLAB v5, or v7.3 with its MATLAB header: 'a'/'u' or 'coeff'/'sol') or The Well "
                       "('t0_fields', 'dimensions')")
@@ -182,8 +183,7 @@ def _check_fields(path: Path, n_samples: int, fields: dict[str, FieldInfo]) -> N
     for info in fields.values():
         dtype = np.dtype(info.storage.dtype)
         if dtype.kind not in NUMERIC_KINDS:
-            kind = {"c": "complex", "b": "boolean", "S": "text", "U": "text", "O": "object (text)"}.get(
-                dtype.kind, "non-numeric")
+            kind = REFUSED_KINDS.get(dtype.kind, "non-numeric")
             raise DataError(path, f"{kind} values ({dtype}); expected real numbers (float or integer)"
                             + ("; store the real and imaginary parts as two fields" if dtype.kind == "c" else ""),
                             field=info.source or info.name)
