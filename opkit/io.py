@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from opkit.errors import DataError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
@@ -36,6 +38,20 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def create_parent_directory(path: str | os.PathLike) -> Path:
+    """Create the folders above ``path`` (like ``mkdir -p``); one ``DataError`` line when that is impossible."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise DataError(path, f"cannot create its folder: {blocker} is a file; expected a folder") from None
+    except OSError as error:
+        raise DataError(path, f"cannot create its folder {path.parent} ({error.strerror}); expected a writable "
+                              "location") from None
+    return path
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from opkit.errors import ConfigError
@@ -19,7 +20,7 @@ def register(subparsers) -> None:
     generate.add_argument("pde", choices=["burgers", "darcy", "navier-stokes"])
     generate.add_argument("--preset", default="small", help="parameter preset (tiny, small, fno, ...)")
     generate.add_argument("--n", type=int, required=True, help="number of samples")
-    generate.add_argument("--out", required=True, help="output file (.h5)")
+    generate.add_argument("--out", required=True, help="output file (.h5); missing folders are created")
     generate.add_argument("--seed", type=int, default=0, help="base seed: sample i depends only on (seed, i)")
     generate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           help="override a preset parameter (repeatable)")
@@ -37,7 +38,8 @@ def register(subparsers) -> None:
     inspect = subparsers.add_parser(
         "inspect", help="print the schema, shapes, attributes and statistics of a data file")
     inspect.add_argument("file")
-    inspect.add_argument("--no-stats", action="store_true", help="skip computing statistics missing from the file")
+    inspect.add_argument("--no-stats", action="store_true",
+                         help="skip reading the values (statistics missing from the file, the NaN/Inf check)")
     inspect.set_defaults(handler=run_inspect)
 
 
@@ -66,7 +68,9 @@ def _parse_value(text: str, yaml):
 
 def run_generate(args: argparse.Namespace) -> int:
     from opkit.data.generate import generate_preset
+    from opkit.io import create_parent_directory
 
+    create_parent_directory(args.out)
     out = generate_preset(PDE_NAMES[args.pde], args.preset, args.n, args.out, base_seed=args.seed,
                           overrides=parse_overrides(args.set), workers=args.workers, compression=args.compression)
     print(f"wrote {out}")
@@ -82,15 +86,25 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    print(describe(args.file, statistics=not args.no_stats))
-    return 0
+    """Print the summary; exit 1 (after the summary) when a field holds NaN or Inf values."""
+    problems: list[str] = []
+    print(describe(args.file, statistics=not args.no_stats, problems=problems))
+    for problem in problems:
+        print(f"opkit inspect: warning: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
-def describe(path, statistics: bool = True) -> str:
-    """A readable summary of any supported file: format, attributes, coordinates, fields, statistics."""
+def describe(path, statistics: bool = True, problems: list[str] | None = None) -> str:
+    """A readable summary of any supported file: format, attributes, coordinates, fields, statistics.
+
+    With ``statistics`` every value is read: a field holding NaN or Inf is marked in the
+    summary (its stored statistics are stale, so they are not shown) and one line naming the
+    file, the field and the count is appended to ``problems``.
+    """
     import numpy as np
 
     from opkit.data.formats import open_dataset_file
+    from opkit.data.writer import nonfinite_count
     from opkit.data.writer import statistics as compute_statistics
 
     lines = []
@@ -121,6 +135,15 @@ def describe(path, statistics: bool = True) -> str:
             dims = ", ".join(f"{d}={n}" for d, n in zip(("sample", *info.dims), (datafile.n_samples, *info.shape)))
             lines.append(f"  {name}{source}: ({dims})  {info.description}".rstrip())
             stats = {key: info.attrs[key] for key in ("mean", "std", "min", "max") if key in info.attrs}
+            if statistics:
+                bad, bad_samples = nonfinite_count(_SampleView(datafile, name))
+                if bad:
+                    lines.append(f"    NON-FINITE: {bad} NaN/Inf values in {bad_samples} of {datafile.n_samples} "
+                                 "samples; no statistics")
+                    if problems is not None:
+                        problems.append(f"{datafile.path}: field {info.source or name!r}: {bad} non-finite values "
+                                        f"(NaN or Inf) in {bad_samples} of {datafile.n_samples} samples")
+                    continue
             if not stats and statistics:
                 stats = compute_statistics(_SampleView(datafile, name), datafile.path, info.source or name)
             if stats:

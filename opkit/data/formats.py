@@ -49,7 +49,15 @@ from opkit.data.schema import COMPONENT_AXIS, TIME_AXIS, decode, plain
 from opkit.errors import DataError
 
 MATLAB_V5_MAGIC = b"MATLAB 5.0 MAT-file"
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# MATLAB v7.3 writes this text at the start of a 512-byte user block in front of the HDF5 data.
+MATLAB_V73_MAGIC = b"MATLAB 7.3 MAT-file"
+# Number kinds a field may hold (numpy dtype.kind): float, signed and unsigned integer. Complex
+# values would lose their imaginary part and booleans turn into 0/1 when read as float32.
+NUMERIC_KINDS = "fiu"
+REFUSED_KINDS = {"c": "complex", "b": "boolean", "S": "text", "U": "text", "O": "object (text)"}
+UNDERSTOOD_LAYOUTS = ("an opkit file (attribute format='opkit'), PDEBench ('tensor' or 'velocity'), FNO .mat "
+                      "(MATLAB v5, or v7.3 with its MATLAB header: 'a'/'u' or 'coeff'/'sol') or The Well "
+                      "('t0_fields', 'dimensions')")
 
 
 @dataclass
@@ -128,6 +136,7 @@ class DataFile:
     def __init__(self, path: Path, format: str, n_samples: int, fields: dict[str, FieldInfo],
                  coords: dict[str, np.ndarray], attrs: dict, boundary_conditions: dict[str, str],
                  handle: h5py.File | None = None):
+        _check_fields(path, n_samples, fields)
         self.path = path
         self.format = format
         self.n_samples = n_samples
@@ -169,6 +178,21 @@ class DataFile:
         return f"DataFile({str(self.path)!r}, format={self.format!r}, n_samples={self.n_samples})"
 
 
+def _check_fields(path: Path, n_samples: int, fields: dict[str, FieldInfo]) -> None:
+    """Refuse fields opkit would misread: complex, boolean or text values, or a wrong sample count."""
+    for info in fields.values():
+        dtype = np.dtype(info.storage.dtype)
+        if dtype.kind not in NUMERIC_KINDS:
+            kind = REFUSED_KINDS.get(dtype.kind, "non-numeric")
+            raise DataError(path, f"{kind} values ({dtype}); expected real numbers (float or integer)"
+                            + ("; store the real and imaginary parts as two fields" if dtype.kind == "c" else ""),
+                            field=info.source or info.name)
+        if info.sample_axis is not None and int(info.storage.shape[info.sample_axis]) != n_samples:
+            raise DataError(path, f"{info.storage.shape[info.sample_axis]} samples; expected {n_samples} like "
+                                  "the file's other fields (fields must share one sample count)",
+                            field=info.source or info.name)
+
+
 # ----------------------------------------------------------------------------- entry point
 
 def open_dataset_file(path, allow_incomplete: bool = False) -> DataFile:
@@ -191,8 +215,7 @@ def open_dataset_file(path, allow_incomplete: bool = False) -> DataFile:
     try:
         handle = h5py.File(path, "r")
     except OSError as error:
-        kind = "truncated or corrupt HDF5 file" if HDF5_SIGNATURE in _userblock_signatures(path) \
-            else "not an HDF5 or MATLAB file"
+        kind = "truncated or corrupt HDF5 file" if h5py.is_hdf5(path) else "not an HDF5 or MATLAB file"
         raise DataError(path, f"{kind} ({error.__class__.__name__}); expected an opkit, PDEBench, "
                               "FNO .mat or The Well file") from None
     try:
@@ -202,14 +225,13 @@ def open_dataset_file(path, allow_incomplete: bool = False) -> DataFile:
         raise
 
 
-def _userblock_signatures(path: Path) -> bytes:
-    """The 8 bytes at each offset where HDF5 may place its signature (0, 512, 1024, ...)."""
-    found = b""
-    with open(path, "rb") as stream:
-        for offset in (0, 512, 1024, 2048, 4096):
-            stream.seek(offset)
-            found += stream.read(8)
-    return found
+def _is_matlab_v73(path: Path, handle: h5py.File) -> bool:
+    """MATLAB's own markers: the header text in the user block, or ``MATLAB_class`` attributes."""
+    if handle.userblock_size >= len(MATLAB_V73_MAGIC):
+        with open(path, "rb") as stream:
+            if stream.read(len(MATLAB_V73_MAGIC)) == MATLAB_V73_MAGIC:
+                return True
+    return any("MATLAB_class" in item.attrs for item in handle.values())
 
 
 def _open_hdf5(path: Path, handle: h5py.File, allow_incomplete: bool = False) -> DataFile:
@@ -223,10 +245,14 @@ def _open_hdf5(path: Path, handle: h5py.File, allow_incomplete: bool = False) ->
     if "velocity" in keys and "t" in keys:
         return _read_pdebench_ns(path, handle)
     if keys & {"a", "u", "coeff", "sol"}:
+        # Without MATLAB's markers the arrays are not known to be column-major: reading them
+        # reversed would silently swap samples and grid points.
+        if not _is_matlab_v73(path, handle):
+            raise DataError(path, f"HDF5 file with FNO names {sorted(keys & {'a', 'u', 'coeff', 'sol'})} but "
+                                  "no MATLAB v7.3 header or MATLAB_class attributes, so its axis order is "
+                                  f"unknown; expected {UNDERSTOOD_LAYOUTS}")
         return _read_fno(path, handle, handle, matlab_reversed=True, format="fno-mat-v7.3")
-    raise DataError(path, f"unknown format (top-level entries {sorted(keys)}); expected an opkit file "
-                          "(attribute format='opkit'), PDEBench ('tensor' or 'velocity'), FNO .mat "
-                          "('a'/'u' or 'coeff'/'sol') or The Well ('t0_fields', 'dimensions')")
+    raise DataError(path, f"unknown format (top-level entries {sorted(keys)}); expected {UNDERSTOOD_LAYOUTS}")
 
 
 def _open_matlab_v5(path: Path) -> DataFile:
@@ -274,6 +300,9 @@ def _read_opkit(path: Path, handle: h5py.File, allow_incomplete: bool = False) -
     if not attrs.get("complete", False) and not allow_incomplete:
         raise DataError(path, "incomplete file (attribute complete=False); expected a finished file: "
                               "rerun `opkit generate` to resume it")
+    if "n_samples" not in attrs:
+        raise DataError(path, "attribute n_samples missing; expected the number of samples in an opkit file "
+                              "(write files with `opkit generate` or `opkit convert`)")
     n_samples = int(attrs["n_samples"])
     fields: dict[str, FieldInfo] = {}
     for group_name in (schema.SCALAR_GROUP, schema.VECTOR_GROUP):

@@ -146,6 +146,18 @@ def statistics(dataset, path="<array>", field: str | None = None) -> dict[str, f
     return {"mean": mean, "std": math.sqrt(m2 / count), "min": low, "max": high}
 
 
+def nonfinite_count(dataset) -> tuple[int, int]:
+    """``(values, samples)``: how many values of ``dataset`` (sample first) are NaN or Inf, in how many samples."""
+    per_sample = max(1, math.prod(dataset.shape[1:]))
+    block = max(1, STATISTICS_BLOCK_BYTES // (4 * per_sample))
+    values, samples = 0, 0
+    for start in range(0, dataset.shape[0], block):
+        bad = ~np.isfinite(np.asarray(dataset[start:start + block]))
+        values += int(bad.sum())
+        samples += int(bad.reshape(bad.shape[0], -1).any(axis=1).sum())
+    return values, samples
+
+
 def finalize(handle: h5py.File) -> None:
     """Compute per-field statistics into the field attributes and set ``complete=True``.
 
@@ -173,6 +185,8 @@ def convert_file(source, out, compression: str | None = None, progress: bool = T
     datafile = source if isinstance(source, DataFile) else open_dataset_file(source)
     out = Path(out)
     try:
+        if datafile.n_samples < 1:
+            raise DataError(datafile.path, "no samples; expected at least one sample to convert")
         layouts = [FieldLayout(info.name, info.dims, info.shape, info.description)
                    for info in datafile.fields.values()]
         attrs = {key: value for key, value in datafile.attrs.items()

@@ -27,10 +27,11 @@ def register(subparsers) -> None:
     spectral.add_argument("--n-samples", type=int, default=None, help="use the first N samples (default all)")
     spectral.add_argument("--task", default="auto", help="dataset task (default: the checkpoint's)")
     spectral.add_argument("--resolution", type=int, default=None, help="evaluate at this spatial resolution")
-    spectral.add_argument("--mode-cutoff", type=int, default=None, help="m for the low/mid/high bands")
+    spectral.add_argument("--mode-cutoff", type=int, default=None,
+                          help="m for the low/mid/high bands (default: the models' n_modes)")
     spectral.add_argument("--threshold", type=float, default=0.1, help="relative error for the resolved bandwidth")
     spectral.add_argument("--dynamics", nargs="+", default=None, metavar="CSV",
-                          help="spectral_dynamics.csv per checkpoint (default: found in the checkpoint's run folder)")
+                          help="spectral_dynamics.csv per checkpoint (default: the one its training run recorded in it)")
     spectral.add_argument("--batch-size", type=int, default=32)
     spectral.set_defaults(handler=run_spectral)
 
@@ -69,11 +70,36 @@ def _labels(paths: list[Path], labels: list[str] | None) -> list[str]:
             for path in paths]
 
 
-def find_dynamics(checkpoint: Path) -> Path | None:
-    """The newest ``spectral_dynamics.csv`` in the checkpoint's run folder (``<run>/checkpoints/x.ckpt``)."""
-    run = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    found = sorted(run.glob("**/spectral_dynamics.csv"), key=lambda path: path.stat().st_mtime)
-    return found[-1] if found else None
+def find_dynamics(operator) -> Path | None:
+    """The ``spectral_dynamics.csv`` that the loaded checkpoint's own training run wrote, if any.
+
+    Only the file recorded in the checkpoint counts (its ``SpectralDynamics`` callback writes
+    the path): a search of nearby folders would attach another run's curves, since runs can
+    share a folder and a shipped name or bare path has no run folder at all.
+    """
+    recorded = getattr(operator, "dynamics_path", None)
+    if not recorded:
+        return None
+    path = Path(recorded)
+    return path if path.is_file() else None
+
+
+def model_mode_cutoff(operators: dict[str, object]) -> int | None:
+    """The Fourier modes kept per axis (the smallest axis) shared by the labelled operators' models.
+
+    ``None`` when no model has Fourier layers (e.g. MgNO); ``ConfigError`` when the models keep
+    different numbers of modes, since the low/mid/high bands need one cutoff.
+    """
+    found = {}
+    for label, operator in operators.items():
+        modes = getattr(getattr(operator, "model", None), "n_modes", None)
+        if modes is not None:
+            found[label] = int(min(modes) if isinstance(modes, (tuple, list)) else modes)
+    if len(set(found.values())) > 1:
+        kept = ", ".join(f"{label} {modes}" for label, modes in found.items())
+        raise ConfigError(f"--ckpt: the models keep different numbers of Fourier modes ({kept}); pass "
+                          "--mode-cutoff to choose the band cutoff")
+    return next(iter(found.values()), None)
 
 
 def _load_pairs(operator, path: str, task: str | None, resolution, n_samples: int | None):
@@ -92,7 +118,7 @@ def _load_pairs(operator, path: str, task: str | None, resolution, n_samples: in
 
 
 def run_spectral(args: argparse.Namespace) -> int:
-    from opkit.spectral.report import format_table, spectral_report
+    from opkit.spectral.report import default_mode_cutoff, format_table, spectral_report
     from opkit.training.inference import load_operator
 
     paths = [Path(p) for p in args.ckpt]
@@ -102,6 +128,9 @@ def run_spectral(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected a positive number, got {args.batch_size}")
     operators = [load_operator(path) for path in paths]
+    mode_cutoff, cutoff_source = args.mode_cutoff, "--mode-cutoff"
+    if mode_cutoff is None:
+        mode_cutoff, cutoff_source = model_mode_cutoff(dict(zip(labels, operators))), "the models' n_modes"
     task = None if args.task == "auto" else args.task
     inputs, targets = _load_pairs(operators[0], args.data, task, args.resolution, args.n_samples)
     predictions, dynamics = {}, {}
@@ -111,14 +140,24 @@ def run_spectral(args: argparse.Namespace) -> int:
             raise ConfigError(f"--ckpt {path}: prediction shape {tuple(prediction.shape)} does not match the "
                               f"data's target {tuple(targets.shape)}")
         predictions[label] = prediction
-        csv_path = Path(args.dynamics[index]) if args.dynamics else find_dynamics(path)
+        csv_path = Path(args.dynamics[index]) if args.dynamics else find_dynamics(operator)
         if csv_path is not None:
             dynamics[label] = csv_path
     # a trajectory target (step task) is compared with the one-step prediction: its first frame
     target = targets[:, : next(iter(predictions.values())).shape[1]]
-    rows = spectral_report(predictions, target, args.out, mode_cutoff=args.mode_cutoff, threshold=args.threshold,
+    rows = spectral_report(predictions, target, args.out, mode_cutoff=mode_cutoff, threshold=args.threshold,
                            dynamics=dynamics or None)
+    if mode_cutoff is None:
+        mode_cutoff = default_mode_cutoff(tuple(target.shape[2:]))
+        cutoff_source = "half the grid: no model has Fourier modes"
+    print(f"bands: low |k| <= {mode_cutoff // 2}, mid to {mode_cutoff}, high above (mode cutoff {mode_cutoff} from "
+          f"{cutoff_source})")
     print(format_table(rows))
+    if not args.dynamics:
+        missing = [label for label in labels if label not in dynamics]
+        if missing:
+            print(f"no learning dynamics for {', '.join(missing)} (none recorded in the checkpoint; --dynamics "
+                  "gives a spectral_dynamics.csv)")
     print(f"figures and spectral_summary.csv in {args.out}")
     return 0
 

@@ -186,6 +186,8 @@ class SpectralDynamics(Callback):
         self._collect_subset(trainer)
         log_dir = trainer.log_dir or trainer.default_root_dir
         self.path = Path(log_dir) / self.filename
+        # recorded in this run's checkpoints, so that `opkit spectral` finds this file and no other
+        pl_module.dynamics_path = str(self.path.resolve())
         start_epoch = trainer.current_epoch
         self.rows = [row for row in _read_rows(self.path) if row[0] < start_epoch] if self.path.exists() else []
         spatial_shape = tuple(self.targets.shape[2:])

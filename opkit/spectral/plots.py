@@ -143,7 +143,7 @@ def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str,
 def plot_dynamics_heatmap(
     runs: Mapping[str, tuple[Sequence[float], Sequence[float], object]],
     path: str | os.PathLike,
-    title: str = "Relative error by epoch and wavenumber",
+    title: str = "Relative error by epoch and wavenumber\n(blank: empty shell, no target energy)",
 ) -> Path:
     """Epoch x wavenumber heatmap of the relative error (log colour), one panel per run.
 

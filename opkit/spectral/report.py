@@ -57,6 +57,11 @@ def summarise(prediction: torch.Tensor, target: torch.Tensor, mode_cutoff: int, 
     return row
 
 
+def default_mode_cutoff(spatial_shape: tuple[int, ...]) -> int:
+    """The band cutoff for models without Fourier modes: half the highest complete shell."""
+    return max(1, complete_shells(spatial_shape) // 2)
+
+
 def _format(value) -> str:
     if isinstance(value, str):
         return value
@@ -66,11 +71,18 @@ def _format(value) -> str:
 
 
 def format_table(rows: list[dict], columns=SUMMARY_COLUMNS) -> str:
-    """A plain-text table, one line per model."""
+    """A plain-text table, one line per model, with a footnote for each special value it shows."""
     cells = [[_format(row.get(column, "")) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
     lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths))]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in cells]
+    shown = [dict(zip(columns, line)) for line in cells]
+    if any(line.get("resolved_bandwidth") == "-1" for line in shown):
+        lines.append("resolved_bandwidth -1: never resolved (the relative error is at or above the threshold "
+                     "already at the lowest non-empty shell)")
+    if any(cell == "nan" for line in shown for cell in line.values()):
+        lines.append("nan: undefined, the band holds only empty shells (no target energy), or a ratio or slope "
+                     "over such a band")
     return "\n".join(lines)
 
 
@@ -105,7 +117,7 @@ def spectral_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     spatial_shape = tuple(target.shape[2:])
     top = complete_shells(spatial_shape)
-    mode_cutoff = mode_cutoff if mode_cutoff is not None else max(1, top // 2)
+    mode_cutoff = mode_cutoff if mode_cutoff is not None else default_mode_cutoff(spatial_shape)
     rows = []
     relative, ratio = {}, {}
     for label, prediction in predictions.items():

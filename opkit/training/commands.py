@@ -6,6 +6,17 @@ import argparse
 import json
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (a batch size of 0 or -1 gave a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def register(subparsers) -> None:
     predict = subparsers.add_parser(
         "predict", help="write a trained operator's predictions for a data file (opkit schema)",
@@ -16,17 +27,21 @@ def register(subparsers) -> None:
     predict.add_argument("--out", required=True, help="output file (.h5), written atomically")
     predict.add_argument("--resolution", type=int, default=None,
                          help="evaluate at this spatial resolution (subsampled from the file)")
-    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--batch-size", type=positive_int, default=32)
     predict.set_defaults(handler=run_predict)
 
     evaluate = subparsers.add_parser(
         "evaluate", help="relative L2 and MSE of a trained operator on a data file",
-        description="Evaluate a checkpoint on every sample of a data file, in physical units; --resolution "
-                    "evaluates at another resolution than training (zero-shot super-resolution).")
+        description="Evaluate a checkpoint on a data file, in physical units: on the checkpoint's stored test split "
+                    "when the file is its training file, on every sample of any other file (--split chooses). "
+                    "--resolution evaluates at another resolution than training (zero-shot super-resolution).")
     evaluate.add_argument("--ckpt", required=True, help="checkpoint file written by train.py, or a shipped name")
     evaluate.add_argument("--data", required=True, help="data file")
     evaluate.add_argument("--resolution", type=int, default=None, help="spatial resolution to evaluate at")
-    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--batch-size", type=positive_int, default=32)
+    evaluate.add_argument("--split", choices=["test", "val", "train", "all"], default=None,
+                          help="samples to score: a split stored in the checkpoint (its training file only) or all "
+                               "(default: test for the training file, all for any other file)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -44,14 +59,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from opkit.training.inference import evaluate, load_operator
 
     operator = load_operator(args.ckpt)
-    metrics = evaluate(operator, args.data, resolution=args.resolution, batch_size=args.batch_size, progress=True)
+    metrics = evaluate(operator, args.data, resolution=args.resolution, batch_size=args.batch_size, progress=True,
+                       split=args.split)
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
     resolution = "x".join(str(n) for n in metrics["resolution"])
     trained = metrics["trained_resolution"]
     trained = "x".join(str(n) for n in trained) if trained else "unknown"
-    print(f"checkpoint: {args.ckpt}   data: {args.data}   samples: {metrics['samples']}")
+    print(f"checkpoint: {args.ckpt}   data: {args.data}")
+    print(f"split: {metrics['split']}, {metrics['samples']} samples ({metrics['split_description']})")
     print(f"resolution: {resolution} (trained at {trained})")
     print(f"relative L2: {metrics['relative_l2']:.4f} (std {metrics['relative_l2_std']:.4f})   "
           f"MSE: {metrics['mse']:.4e}")

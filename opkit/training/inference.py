@@ -4,6 +4,7 @@
     operator = opkit.load_operator("fno-darcy")          # or a path to any train.py checkpoint
     solution = operator.predict(coefficient)             # (B, 1, 85, 85) physical units -> same
     metrics = evaluate(operator, "datasets/darcy_test.h5", resolution=128)   # zero-shot super-resolution
+    metrics = evaluate(operator, "datasets/darcy_small.h5")   # its training file: the stored test split
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ def load_operator(checkpoint: str | Path, map_location: str | torch.device = "cp
     return module
 
 
-def _dataset_for(operator, data: str | Path, resolution=None, task: str | None = None):
-    """A ``PDEDataset`` over ``data`` shaped like the operator's training data, or a clear DataError."""
+def _dataset_for(operator, data: str | Path, resolution=None, task: str | None = None, indices=None):
+    """A ``PDEDataset`` over ``data`` (samples ``indices``, default all) shaped like the operator's training data.
+
+    Raises a clear DataError when the file does not fit the operator or holds no samples.
+    """
     from opkit.data.dataset import PDEDataset
 
     description = operator.data_description
@@ -75,7 +79,10 @@ def _dataset_for(operator, data: str | Path, resolution=None, task: str | None =
     options = {"coordinates": bool(description.get("coordinates") or False)}
     if description.get("time_index") is not None and (task or trained_task) == "static":
         options["time_index"] = int(description["time_index"])
-    dataset = PDEDataset(data, task=task or trained_task, history=history, resolution=resolution, **options)
+    dataset = PDEDataset(data, task=task or trained_task, history=history, resolution=resolution, indices=indices,
+                         **options)
+    if len(dataset) == 0:
+        raise DataError(data, "no samples; expected at least one")
     in_channels = operator.hparams.in_channels
     if dataset.in_channels != in_channels:
         raise DataError(data, f"{dataset.in_channels} input channels ({dataset.task} task); the checkpoint "
@@ -87,6 +94,64 @@ def _dataset_for(operator, data: str | Path, resolution=None, task: str | None =
     return dataset
 
 
+SPLITS = ("test", "val", "train", "all")
+
+
+def evaluation_split(operator, data: str | Path, split: str | None = None) -> tuple[str, list[int] | None, str]:
+    """Which samples of ``data`` to score: ``(split, sample indices or None for all, a sentence saying why)``.
+
+    ``split=None`` scores the checkpoint's stored test split when ``data`` is its training
+    file (recognised by content, see ``opkit.data.provenance``) and every sample otherwise.
+    ``"test"``, ``"val"`` and ``"train"`` need the training file; ``"all"`` takes every sample.
+    """
+    from opkit.data.formats import open_dataset_file
+    from opkit.data.provenance import same_data
+
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"split={split!r}; expected one of {', '.join(SPLITS)}")
+    description = operator.data_description
+    recorded, source = description.get("split"), description.get("source")
+    with open_dataset_file(data) as datafile:
+        n_samples = datafile.n_samples
+        if source is not None:
+            training_file = same_data(source, datafile)
+        else:  # a checkpoint without the file's identity: only the same path counts
+            trained_on = description.get("path")
+            training_file = trained_on is not None and Path(trained_on).resolve() == Path(data).resolve()
+        test_file = description.get("test_source")
+        test_file = test_file is not None and same_data(test_file, datafile)
+    if split is None:
+        split = "test" if training_file and recorded is not None else "all"
+    if split == "all":
+        if training_file:
+            why = "every sample, including the ones the checkpoint was trained on"
+        elif test_file:
+            why = "every sample of the checkpoint's test file"
+        elif source is None and recorded is None:
+            why = "every sample (the checkpoint records no training file to tell seen samples apart)"
+        else:
+            why = "every sample (not the checkpoint's training file)"
+        return "all", None, why
+    trained_on = description.get("path") or "unknown"
+    if recorded is None:
+        raise DataError(data, f"split {split!r}: the checkpoint records no train/val/test split; expected "
+                              "split 'all'")
+    if not training_file:
+        raise DataError(data, f"split {split!r}: not the checkpoint's training file ({trained_on}), so none of its "
+                              "samples was used in training; expected split 'all' (the default for other files)")
+    indices = [int(i) for i in recorded.get(split, []) if int(i) < n_samples]
+    if not indices:
+        where = (" (the test samples came from a separate test file)" if split == "test" and test_file is False
+                 and description.get("test_source") else "")
+        raise DataError(data, f"split {split!r}: none of the checkpoint's {split} samples is in this file{where}; "
+                              "expected another split or 'all'")
+    why = f"the checkpoint's {split} split of its training file"
+    stored = len(recorded.get(split, []))
+    if len(indices) < stored:
+        why += f" ({len(indices)} of its {stored} {split} samples are in this file)"
+    return split, indices, why
+
+
 def _batches(dataset, batch_size: int):
     for start in range(0, len(dataset), batch_size):
         items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
@@ -95,23 +160,30 @@ def _batches(dataset, batch_size: int):
 
 @torch.no_grad()
 def evaluate(operator, data: str | Path, resolution=None, batch_size: int = 32,
-             progress: bool = False) -> dict[str, Any]:
-    """Relative L2 and MSE (physical units) of ``operator`` on every sample of ``data``.
+             progress: bool = False, split: str | None = None) -> dict[str, Any]:
+    """Relative L2 and MSE (physical units) of ``operator`` on the samples of ``data`` it never trained on.
 
-    ``operator``: a loaded operator or a checkpoint path/name. ``resolution``: evaluate at
-    this spatial resolution (subsampled from the file), which may differ from training
-    (zero-shot super-resolution). One-step (time-dependent) operators are evaluated by
-    autoregressive rollout over each trajectory, with the error per rollout step.
+    ``operator``: a loaded operator or a checkpoint path/name. ``split``: ``None`` (default)
+    scores the checkpoint's stored test split when ``data`` is its training file and every
+    sample of any other file; ``"test"``, ``"val"``, ``"train"`` or ``"all"`` choose (see
+    :func:`evaluation_split`). ``resolution``: evaluate at this spatial resolution
+    (subsampled from the file), which may differ from training (zero-shot
+    super-resolution). One-step (time-dependent) operators are evaluated by autoregressive
+    rollout over each trajectory, with the error per rollout step. The result names the
+    ``split`` scored, why (``split_description``) and the number of ``samples``.
     """
     from tqdm.auto import tqdm
 
     from opkit.training.losses import mse, relative_l2
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size!r}; expected a positive integer")
     if not hasattr(operator, "predict"):
         operator = load_operator(operator)
+    split, indices, why = evaluation_split(operator, data, split)
     trained_task = operator.data_description.get("task")
     rollout = trained_task == "step"
-    dataset = _dataset_for(operator, data, resolution, task="rollout" if rollout else None)
+    dataset = _dataset_for(operator, data, resolution, task="rollout" if rollout else None, indices=indices)
     out_channels = operator.hparams.out_channels
     if not rollout and dataset.out_channels != out_channels:
         raise DataError(data, f"{dataset.out_channels} target channels; the checkpoint predicts {out_channels}")
@@ -136,6 +208,8 @@ def evaluate(operator, data: str | Path, resolution=None, batch_size: int = 32,
         "relative_l2_std": float(errors.std()) if errors.numel() > 1 else 0.0,
         "mse": squares / counts,
         "samples": counts,
+        "split": split,
+        "split_description": why,
         "resolution": list(dataset.spatial_shape),
         "trained_resolution": operator.data_description.get("resolution"),
     }

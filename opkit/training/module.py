@@ -71,7 +71,26 @@ def describe_datamodule(datamodule) -> dict[str, Any]:
         description[key] = value
     if isinstance(description.get("time_index"), int) and isinstance(getattr(train, "n_times", None), int):
         description["time_index"] -= train.n_times  # counted from the end: -1 is the last frame in any file
+    description.update(_describe_split(datamodule))
     return description
+
+
+def _describe_split(datamodule) -> dict[str, Any]:
+    """The training file's identity and its train/val/test sample indices (``opkit evaluate`` scores the test ones)."""
+    from opkit.data.formats import open_dataset_file
+    from opkit.data.provenance import file_identity
+
+    splits = getattr(datamodule, "splits", None)
+    path = getattr(datamodule, "path", None)
+    if not isinstance(splits, dict) or path is None:
+        return {}
+    recorded: dict[str, Any] = {"split": {name: [int(i) for i in splits.get(name, [])]
+                                          for name in ("train", "val", "test")}}
+    for key, file in (("source", path), ("test_source", getattr(datamodule, "test_path", None))):
+        if file is not None:
+            with open_dataset_file(file) as datafile:
+                recorded[key] = file_identity(datafile)
+    return recorded
 
 
 class OperatorModule(LightningModule):
@@ -145,6 +164,7 @@ class OperatorModule(LightningModule):
         self.input_normalizer = ChannelNormalizer.identity(in_channels)
         self.target_normalizer = ChannelNormalizer.identity(out_channels)
         self.data_description: dict[str, Any] = {}
+        self.dynamics_path: str | None = None  # this run's spectral_dynamics.csv, when it writes one
 
     # ------------------------------------------------------------------ normalisation
     def setup(self, stage: str) -> None:
@@ -171,12 +191,19 @@ class OperatorModule(LightningModule):
             "target_eps": self.target_normalizer.eps,
             "data": dict(self.data_description),
         }
+        if getattr(self, "dynamics_path", None):  # set by the SpectralDynamics callback of this run
+            checkpoint[CHECKPOINT_KEY]["dynamics"] = str(self.dynamics_path)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         info = checkpoint.get(CHECKPOINT_KEY, {})
         self.input_normalizer.eps = float(info.get("input_eps", self.input_normalizer.eps))
         self.target_normalizer.eps = float(info.get("target_eps", self.target_normalizer.eps))
         self.data_description = dict(info.get("data", {}))
+        datamodule_state = checkpoint.get("PDEDataModule")  # train.py checkpoints from before the split was recorded
+        if "split" not in self.data_description and isinstance(datamodule_state, dict) \
+                and isinstance(datamodule_state.get("splits"), dict):
+            self.data_description["split"] = datamodule_state["splits"]
+        self.dynamics_path = info.get("dynamics")
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -105,3 +105,80 @@ def test_spectral_probe_command(tmp_path, capsys):
     assert len(relu) == len(identity) == 3  # layers.0..2.activation feed a spectral convolution
     assert min(relu) > 1e-6  # ReLU moves energy above the cutoff
     assert max(identity) < 1e-8  # a linear FNO keeps band-limited signals band-limited
+
+
+def test_each_checkpoint_records_its_own_dynamics(runs):
+    _, checkpoints = runs
+    for checkpoint in checkpoints:
+        recorded = load_operator(checkpoint).dynamics_path
+        run = checkpoint.parent.parent
+        assert recorded is not None and str(run.resolve()) in recorded and recorded.endswith("spectral_dynamics.csv")
+
+
+def test_unrelated_dynamics_under_the_working_folder_are_never_attached(runs, tmp_path, monkeypatch, capsys):
+    """Bare checkpoint paths (as for shipped names) have no run folder: a recursive search found any run's CSV."""
+    data, checkpoints = runs
+    monkeypatch.chdir(tmp_path)
+    for name, source in zip(("first.ckpt", "second.ckpt"), checkpoints):
+        contents = torch.load(source, map_location="cpu", weights_only=False)
+        contents["opkit"].pop("dynamics", None)  # a checkpoint from before runs recorded their dynamics
+        torch.save(contents, tmp_path / name)
+    unrelated = tmp_path / "runs" / "burgers_sweep" / "logs" / "version_0"
+    unrelated.mkdir(parents=True)
+    another_run = next(checkpoints[0].parent.parent.glob("**/spectral_dynamics.csv"))  # a real CSV
+    (unrelated / "spectral_dynamics.csv").write_bytes(another_run.read_bytes())
+    assert main(["spectral", "--ckpt", "first.ckpt", "second.ckpt", "--data", str(data), "--out", "report",
+                 "--n-samples", "4", "--mode-cutoff", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert not (tmp_path / "report" / "dynamics_heatmap.png").exists()
+    assert not (tmp_path / "report" / "time_to_learn.csv").exists()
+    assert "no learning dynamics for first, second" in printed
+
+
+def test_mode_cutoff_is_the_models_n_modes(runs, tmp_path, monkeypatch, capsys):
+    """The fixture's FNOs keep 8 modes on a 64-point grid; half the grid would be 16."""
+    from opkit.spectral import plots
+
+    data, checkpoints = runs
+    drawn = []
+    original = plots.plot_error_spectrum
+
+    def recording(*args, **kwargs):
+        drawn.append(kwargs["mode_cutoff"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "plot_error_spectrum", recording)
+    out = tmp_path / "report"
+    assert main(["spectral", "--ckpt", str(checkpoints[0]), "--labels", "gelu", "--data", str(data), "--out",
+                 str(out), "--n-samples", "8"]) == 0
+    assert drawn == [8]
+    assert "mode cutoff 8 from the models' n_modes" in capsys.readouterr().out
+    with open(out / "spectral_summary.csv") as handle:
+        row = next(csv.DictReader(handle))
+    dataset = PDEDataset(data)
+    inputs = torch.stack([dataset[i][0] for i in range(8)])
+    target = torch.stack([dataset[i][1] for i in range(8)])
+    expected = summarise(load_operator(checkpoints[0]).predict(inputs), target, mode_cutoff=8)
+    for key in ("low", "mid"):
+        assert float(row[key]) == pytest.approx(expected[key], rel=1e-4)
+    # the data holds wavenumbers up to 8 only: with the cutoff at half the grid (16) the mid band
+    # (9..16) would be empty, with the model's 8 it holds 5..8 and the high band is empty
+    assert math.isfinite(float(row["mid"])) and math.isnan(float(row["high"]))
+    half_grid = summarise(load_operator(checkpoints[0]).predict(inputs), target, mode_cutoff=16)
+    assert math.isnan(half_grid["mid"])
+
+
+def test_models_with_different_mode_counts_need_an_explicit_cutoff():
+    from types import SimpleNamespace
+
+    from opkit.errors import ConfigError
+    from opkit.spectral.commands import model_mode_cutoff
+
+    fno = SimpleNamespace(model=SimpleNamespace(n_modes=(16,)))
+    fno_2d = SimpleNamespace(model=SimpleNamespace(n_modes=(12, 8)))
+    mgno = SimpleNamespace(model=SimpleNamespace())
+    assert model_mode_cutoff({"fno": fno, "mgno": mgno}) == 16
+    assert model_mode_cutoff({"fno2d": fno_2d}) == 8
+    assert model_mode_cutoff({"mgno": mgno}) is None
+    with pytest.raises(ConfigError, match=r"different numbers of Fourier modes \(fno 16, fno2d 8\).*--mode-cutoff"):
+        model_mode_cutoff({"fno": fno, "fno2d": fno_2d})

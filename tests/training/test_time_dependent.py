@@ -45,7 +45,7 @@ def test_step_training_with_rollout_metrics(tmp_path):
     assert all(np.isfinite(steps)) and "rollout/relative_l2" in results
     operator = load_operator(results["checkpoint"])
     assert operator.data_description["task"] == "step" and operator.data_description["history"] == 2
-    metrics = evaluate(operator, data)
+    metrics = evaluate(operator, data, split="all")  # its training file: the default would be its 2 test trajectories
     assert len(metrics["rollout_relative_l2"]) == 4 and metrics["samples"] == 12
     # the rollout metric is the plain relative L2 of the autoregressive prediction, per step
     from opkit.data.dataset import PDEDataset
