@@ -217,8 +217,23 @@ class OperatorCLI(LightningCLI):
         return self.config[self.subcommand] if self.subcommand else self.config
 
     def _parse_ckpt_path(self) -> None:
-        """Lightning would silently replace the config's model arguments by the checkpoint's;
-        ``_check_checkpoint`` refuses a checkpoint that differs from the config instead."""
+        """Right after parsing: check the arguments (before seeding, data or directories).
+
+        Lightning's version would silently replace the config's model arguments by the
+        checkpoint's; ``_check_checkpoint`` refuses a checkpoint that differs from the config instead.
+        """
+        subcommand = self.config.get("subcommand")
+        config = self.config[subcommand] if subcommand else self.config
+        self._check_arguments(config)
+        if config.get("ckpt_path") not in (None, "last", "best", "hpc", "registry"):
+            self._checkpoint_header(config.ckpt_path)
+
+    def _checkpoint_header(self, path) -> dict:
+        """``load_checkpoint_header(path)``, read once per run."""
+        cached = getattr(self, "_checkpoint_cache", None)
+        if cached is None or cached[0] != path:
+            cached = self._checkpoint_cache = (path, load_checkpoint_header(path))
+        return cached[1]
 
     def _set_seed(self) -> None:
         if not self.check_only:  # checking a config leaves the global random state alone
@@ -226,7 +241,6 @@ class OperatorCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self._section()
-        self._check_arguments(config)
         if self.check_only:
             return
         root = config.trainer.default_root_dir or DEFAULT_ROOT
@@ -310,7 +324,7 @@ class OperatorCLI(LightningCLI):
         path = self._section().get("ckpt_path")
         if path in (None, "last", "best", "hpc", "registry"):
             return
-        saved = dict(load_checkpoint_header(path).get("hyper_parameters") or {})
+        saved = dict(self._checkpoint_header(path).get("hyper_parameters") or {})
         if linked_unknown:
             saved = {key: value for key, value in saved.items() if key in hyperparameters}
         differences = _differences(saved, dict(hyperparameters))
@@ -338,7 +352,7 @@ class OperatorCLI(LightningCLI):
             ckpt_path = config.get("ckpt_path")
             if self.subcommand == "fit" and ckpt_path not in (None, "last", "best", "hpc", "registry") \
                     and Path(ckpt_path).resolve().parent.parent == self.run_dir.resolve():
-                resume_step = int(load_checkpoint_header(ckpt_path).get("global_step", 0))
+                resume_step = int(self._checkpoint_header(ckpt_path).get("global_step", 0))
             kwargs["logger"] = default_loggers(str(self.run_dir.parent), self.run_dir.name, resume_step)
         return super().instantiate_trainer(**kwargs)
 
