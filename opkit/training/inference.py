@@ -59,6 +59,9 @@ def load_operator(checkpoint: str | Path, map_location: str | torch.device = "cp
     if not isinstance(contents, dict) or CHECKPOINT_KEY not in contents or "state_dict" not in contents:
         raise DataError(path, "not an opkit checkpoint (no 'opkit' entry); expected a file written by train.py "
                               "or OperatorModule")
+    if "pytorch-lightning_version" not in contents:  # Lightning's loader would stop with a KeyError
+        raise DataError(path, "not a Lightning checkpoint (no 'pytorch-lightning_version' entry); expected a file "
+                              "written by train.py or OperatorModule")
     module = OperatorModule.load_from_checkpoint(path, map_location=map_location)
     module.eval()
     module.checkpoint_path = str(path)

@@ -67,3 +67,17 @@ def test_bad_values_are_one_line(tmp_path, capfd, argument, message):
     lines = _train(tmp_path, capfd, f"--data.path={data}", argument)
     assert len(lines) == 1 and lines[0].startswith(f"train.py: error: {message}")
     assert not data.exists() and not (tmp_path / "runs").exists()
+
+
+def test_loading_a_checkpoint_without_lightning_version_is_one_line(tmp_path, capsys):
+    from opkit.cli import main
+    from opkit.training.inference import pretrained_checkpoints
+
+    contents = torch.load(pretrained_checkpoints()["fno-burgers"], weights_only=True)
+    del contents["pytorch-lightning_version"]
+    checkpoint = tmp_path / "edited.ckpt"
+    torch.save(contents, checkpoint)
+    assert main(["evaluate", "--ckpt", str(checkpoint), "--data", str(tmp_path / "unused.h5")]) == 2
+    assert capsys.readouterr().err == (f"opkit evaluate: error: {checkpoint}: not a Lightning checkpoint (no "
+                                       "'pytorch-lightning_version' entry); expected a file written by train.py or "
+                                       "OperatorModule\n")
