@@ -37,8 +37,8 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from opkit.errors import ConfigError
-from opkit.training.callbacks import DivergenceMonitor, EpochTimer
 from opkit.training import module as module_file
+from opkit.training.callbacks import DivergenceMonitor, EpochTimer
 from opkit.training.module import OperatorModule, check_arguments
 from opkit.training.resumable import make_resumable
 
