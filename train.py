@@ -3,25 +3,18 @@
     python train.py                                   # the default: Burgers, FNO, a few minutes on CPU
     python train.py fit --config configs/darcy/fno.yaml --model.activation snake
     python train.py fit --config configs/darcy/fno.yaml --ckpt_path last     # resume after a crash
-    python train.py test --config configs/darcy/fno.yaml --ckpt_path runs/checkpoints/last.ckpt
+    python train.py test --config configs/darcy/fno.yaml --ckpt_path runs/darcy/fno/version_0/checkpoints/last.ckpt
     python train.py fit --config configs/burgers/fno.yaml --trainer.strategy ddp --trainer.devices 2
 
-Outputs go to ``trainer.default_root_dir`` (``runs`` by default): ``logs/`` (CSV, and
-TensorBoard when installed) and ``checkpoints/`` (best by validation relative L2, and last).
+Every run gets its own directory ``<trainer.default_root_dir>/version_N/`` (``runs/darcy/fno/``
+for that config) holding ``checkpoints/`` (best by validation relative L2, and last),
+``metrics.csv`` (and TensorBoard events when installed) and ``config.yaml``. ``--ckpt_path last``
+resumes the newest run of the same config in its own directory.
 """
 
 import sys
 
-from opkit.training.lightning_cli import OperatorCLI
-from opkit.training.run import run_default
-
-
-def main() -> None:
-    if len(sys.argv) == 1:
-        run_default()
-    else:
-        OperatorCLI()
-
+from opkit.training.run import train_main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(train_main())

@@ -87,3 +87,28 @@ def exclusive_lock(path: str | os.PathLike, waiting_message: str | None = None) 
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_output_path(out: str | os.PathLike, inputs=(), overwrite: bool = False) -> Path:
+    """``out`` as a Path, after refusing what would destroy data (one ``ConfigError`` line).
+
+    Refused: an existing directory; a path that is one of ``inputs`` (compared as resolved
+    paths and by inode, so links and ``./`` spellings are caught too), even with
+    ``overwrite``; and an existing file unless ``overwrite``.
+    """
+    from opkit.errors import ConfigError
+
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a directory; expected the path of an output file")
+    for source in inputs:
+        source = Path(source)
+        same = out.resolve() == source.resolve()
+        if not same and out.exists() and source.exists():
+            same = os.path.samefile(out, source)
+        if same:
+            raise ConfigError(f"{out}: is the input file {source}; choose another output path (the input is "
+                              "never overwritten, not even with --overwrite)")
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out}: already exists; pass --overwrite to replace it")
+    return out

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
-from opkit.ablation.spec import RunSpec, Sweep, cell_key, expand, lr_sweep_runs
+from opkit.ablation.spec import RunSpec, Sweep, cell_key, check_runs, expand, lr_sweep_runs
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore
 from opkit.errors import ConfigError
 from opkit.io import write_text_atomic
@@ -200,7 +200,8 @@ def execute_run(spec_data: dict, results_dir: str, entry=None) -> dict:
         record.update(status=status, diverged_epoch=epoch, error=None, metrics=result)
     except Diverged as error:
         record.update(status=DIVERGED, diverged_epoch=error.epoch, error=str(error), metrics={})
-    except Exception as error:  # a failed run is a record, not a crash of the sweep
+    except (Exception, SystemExit) as error:  # a failed run is a record, not a crash of the sweep
+        # SystemExit: a command-line parser (the training CLI's) that gave up on its arguments
         record.update(status=FAILED, diverged_epoch=None, error=f"{type(error).__name__}: {error}",
                       traceback=traceback.format_exc(), metrics={})
     record["duration_s"] = time.perf_counter() - start
@@ -355,6 +356,7 @@ def run_sweep(sweep: Sweep, results_dir, workers: int = 1, retry_failed: bool = 
     """Run every run of ``sweep`` that has no record yet; returns counts per status."""
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"--workers must be a positive integer, got {workers!r}")
+    check_runs(lr_sweep_runs(sweep) + expand(sweep))  # a bad override fails now, not in every run
     store = ResultStore(results_dir).create()
     if sweep.path is not None and sweep.path.resolve() != (store.root / "sweep.yaml").resolve():
         write_text_atomic(store.root / "sweep.yaml", sweep.path.read_text())

@@ -185,6 +185,14 @@ def parse_sweep(data: dict, path: Path | None = None) -> Sweep:
         if len(set(labels)) != len(labels):
             raise ConfigError(f"{where}: axes.{axis}: labels must be unique, got {labels}")
         axes[str(axis)] = parsed
+    for axis, points in axes.items():  # labels name the run ids (and their files): one label, one id
+        seen: dict[str, str] = {}
+        for point in points:
+            slug = _slug(point.label).lower()  # lower: a case-insensitive file system would merge them too
+            if slug in seen:
+                raise ConfigError(f"{where}: axes.{axis}: labels {seen[slug]!r} and {point.label!r} give the same run "
+                                  f"id part {_slug(point.label)!r}; rename one")
+            seen[slug] = point.label
     for value in axes.get("activation_fraction", []):
         if not isinstance(value.value, (int, float)) or not 0.0 <= float(value.value) <= 1.0:
             raise ConfigError(f"{where}: axes.activation_fraction: expected numbers in [0, 1], got {value.value!r}")
@@ -207,6 +215,9 @@ def parse_sweep(data: dict, path: Path | None = None) -> Sweep:
             raise ConfigError(f"{where}: lr_sweep.values: expected numbers, got {raw['values']!r}") from None
         if any(v <= 0 for v in values):
             raise ConfigError(f"{where}: lr_sweep.values: learning rates must be positive, got {list(values)}")
+        if len({f"{v:g}" for v in values}) != len(values):
+            raise ConfigError(f"{where}: lr_sweep.values: {list(values)} has values that print alike ({{:g}}) and "
+                              "would share a run id; give distinct learning rates")
         select_on = str(raw.get("select_on", DEFAULT_SELECT_ON))
         if select_on.startswith("test"):
             raise ConfigError(f"{where}: lr_sweep.select_on: must be a validation metric, never test, got {select_on!r}")
@@ -309,6 +320,31 @@ def lr_sweep_runs(sweep: Sweep) -> list[RunSpec]:
                 spec.base_config, {**spec.overrides, **sweep.lr_sweep.overrides}, spec.entry, lr, spec.probes,
             ))
     return runs
+
+
+def check_runs(specs: list[RunSpec]) -> None:
+    """Check every run's training config before the first run starts: one ``ConfigError`` naming the
+    first key or value the training CLI rejects (unknown key, wrong type, unknown activation...).
+
+    Only runs of the default entry (``run_experiment``) are checked; each distinct set of
+    overrides is parsed once (the seeds share it). Reads no data and writes nothing.
+    """
+    from opkit.ablation.runner import run_overrides
+    from opkit.training.run import check_experiment
+
+    checked = set()
+    for spec in specs:
+        if spec.entry != DEFAULT_ENTRY:
+            continue
+        overrides = run_overrides(spec)
+        key = json.dumps([spec.base_config, overrides], sort_keys=True, default=str)
+        if key in checked:
+            continue
+        try:
+            check_experiment(spec.base_config or {}, overrides)
+        except ConfigError as error:
+            raise ConfigError(f"run {spec.run_id}: {error}") from None
+        checked.add(key)
 
 
 def cell_key(factors: dict) -> str:

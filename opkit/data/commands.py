@@ -31,7 +31,8 @@ def register(subparsers) -> None:
     convert = subparsers.add_parser(
         "convert", help="convert a PDEBench, FNO .mat or The Well file into the opkit schema")
     convert.add_argument("source", help="input file")
-    convert.add_argument("out", help="output opkit file (.h5)")
+    convert.add_argument("out", help="output opkit file (.h5), written atomically; never the input")
+    convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     convert.add_argument("--compression", choices=["gzip"], default=None)
     convert.set_defaults(handler=run_convert)
 
@@ -80,7 +81,7 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     from opkit.data.writer import convert_file
 
-    out = convert_file(args.source, args.out, compression=args.compression)
+    out = convert_file(args.source, args.out, compression=args.compression, overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0
 

@@ -20,7 +20,7 @@ from opkit import __version__
 from opkit.data import schema
 from opkit.data.schema import FieldLayout, as_layout
 from opkit.errors import DataError
-from opkit.io import atomic_path
+from opkit.io import atomic_path, check_output_path
 
 # A chunk holds one sample; a sample larger than this is chunked per time frame instead,
 # so that reading a window of frames does not read the whole trajectory.
@@ -174,16 +174,18 @@ def finalize(handle: h5py.File) -> None:
     handle.flush()
 
 
-def convert_file(source, out, compression: str | None = None, progress: bool = True) -> Path:
+def convert_file(source, out, compression: str | None = None, progress: bool = True, overwrite: bool = False) -> Path:
     """Write ``source`` (a path or ``DataFile`` in any supported format) as an opkit file at ``out``.
 
     Field names, dims, coordinates, boundary conditions and attributes are carried over; the
-    source format and file are recorded as ``source_format`` and ``source_file``.
+    source format and file are recorded as ``source_format`` and ``source_file``. An existing
+    ``out`` is refused unless ``overwrite``; ``out == source`` always (``ConfigError``).
     """
     from opkit.data.formats import DataFile, open_dataset_file
 
+    out = check_output_path(out, inputs=[source.path if isinstance(source, DataFile) else source],
+                            overwrite=overwrite)
     datafile = source if isinstance(source, DataFile) else open_dataset_file(source)
-    out = Path(out)
     try:
         if datafile.n_samples < 1:
             raise DataError(datafile.path, "no samples; expected at least one sample to convert")

@@ -24,7 +24,8 @@ def register(subparsers) -> None:
                     "file and write the predictions, beside the targets, to an opkit HDF5 file.")
     predict.add_argument("--ckpt", required=True, help="checkpoint file written by train.py, or a shipped name")
     predict.add_argument("--data", required=True, help="data file (opkit, PDEBench, FNO .mat, The Well)")
-    predict.add_argument("--out", required=True, help="output file (.h5), written atomically")
+    predict.add_argument("--out", required=True, help="output file (.h5), written atomically; never the input")
+    predict.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     predict.add_argument("--resolution", type=int, default=None,
                          help="evaluate at this spatial resolution (subsampled from the file)")
     predict.add_argument("--batch-size", type=positive_int, default=32)
@@ -49,8 +50,12 @@ def register(subparsers) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     from opkit.training.inference import load_operator, predict_file
 
+    from opkit.io import check_output_path
+
+    check_output_path(args.out, inputs=[args.data], overwrite=args.overwrite)  # before loading anything
     operator = load_operator(args.ckpt)
-    out = predict_file(operator, args.data, args.out, resolution=args.resolution, batch_size=args.batch_size)
+    out = predict_file(operator, args.data, args.out, resolution=args.resolution, batch_size=args.batch_size,
+                       overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0
 

@@ -60,6 +60,9 @@ def load_operator(checkpoint: str | Path, map_location: str | torch.device = "cp
     if not isinstance(contents, dict) or CHECKPOINT_KEY not in contents or "state_dict" not in contents:
         raise DataError(path, "not an opkit checkpoint (no 'opkit' entry); expected a file written by train.py "
                               "or OperatorModule")
+    if "pytorch-lightning_version" not in contents:  # Lightning's loader would stop with a KeyError
+        raise DataError(path, "not a Lightning checkpoint (no 'pytorch-lightning_version' entry); expected a file "
+                              "written by train.py or OperatorModule")
     module = OperatorModule.load_from_checkpoint(path, map_location=map_location)
     module.eval()
     module.checkpoint_path = str(path)
@@ -220,21 +223,23 @@ def evaluate(operator, data: str | Path, resolution=None, batch_size: int = 32,
 
 @torch.no_grad()
 def predict_file(operator, data: str | Path, out: str | Path, resolution=None, batch_size: int = 32,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, overwrite: bool = False) -> Path:
     """Write ``operator``'s predictions for every sample of ``data`` to ``out`` (opkit schema, atomic).
 
     The file holds fields ``prediction`` (and ``target`` when the data has one) with the
     input file's coordinates (subsampled to ``resolution``) and boundary conditions; its
     attributes name the checkpoint (``checkpoint``, ``model``) and the source (``source``).
-    One-step operators write the autoregressive rollout, with a time axis.
+    One-step operators write the autoregressive rollout, with a time axis. An existing
+    ``out`` is refused unless ``overwrite``; ``out == data`` always (``ConfigError``).
     """
     from tqdm.auto import tqdm
 
     from opkit.data.formats import open_dataset_file
     from opkit.data.schema import FieldLayout
     from opkit.data.writer import create_file, finalize, write_samples
-    from opkit.io import atomic_path
+    from opkit.io import atomic_path, check_output_path
 
+    out = check_output_path(out, inputs=[data], overwrite=overwrite)
     if not hasattr(operator, "predict"):
         operator = load_operator(operator)
     rollout = operator.data_description.get("task") == "step"
@@ -269,7 +274,6 @@ def predict_file(operator, data: str | Path, out: str | Path, resolution=None, b
     has_target = rollout or dataset.out_channels == out_channels
     if has_target:
         fields.append(FieldLayout("target", dims, shape, "reference solution from the data file"))
-    out = Path(out)
     checkpoint = getattr(operator, "checkpoint_path", "")
     with atomic_path(out) as temporary:
         handle = create_file(

@@ -49,6 +49,67 @@ def build_operator(name: str, **kwargs) -> nn.Module:
     return build_model(name, **kwargs)
 
 
+def check_operator(name: str, **kwargs) -> None:
+    """Refuse an unknown model name or an argument the model does not take, without building it."""
+    import inspect
+
+    from opkit.models import list_models
+    from opkit.models.registry import _MODELS
+
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in list_models():
+        raise ConfigError(f"model: unknown name {name!r}; valid names: {', '.join(list_models())}")
+    signature = inspect.signature(_MODELS[key])
+    try:
+        signature.bind_partial(**kwargs)
+    except TypeError as error:  # an unexpected keyword
+        accepted = ", ".join(p for p in signature.parameters if p not in ("args", "kwargs"))
+        raise ConfigError(f"model {name!r}: {error}; accepted arguments: {accepted}") from None
+
+
+def _positive_integers(value) -> bool:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return bool(values) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+
+
+def check_arguments(model: str = "fno", activation: str | None = "gelu", width=None, n_modes=None, n_layers=None,
+                    model_kwargs: dict | None = None, loss: str = "relative_l2", loss_kwargs: dict | None = None,
+                    optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 1e-4,
+                    scheduler: str | None = "step", scheduler_step_size: int = 100, scheduler_gamma: float = 0.5,
+                    pushforward_steps: int = 0, **unused) -> None:
+    """Check the ``OperatorModule`` arguments that need no data (names, ranges): one ``ConfigError``.
+
+    ``train.py`` calls it (and ``check_operator``) before the data is read or generated, so a
+    typo in a config fails in a second, not after building the dataset.
+    """
+    if str(optimizer).lower() not in OPTIMIZERS:
+        raise ConfigError(f"OperatorModule: unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    if str(scheduler).lower() not in SCHEDULERS + ("null",):
+        raise ConfigError(f"OperatorModule: unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}")
+    if activation is not None:
+        from opkit.activations import activation_info
+
+        activation_info(activation)
+    get_loss(loss, **(loss_kwargs or {}))
+    numbers = {"lr": (lr, "a positive number", lambda v: v > 0),
+               "weight_decay": (weight_decay, "a number >= 0", lambda v: v >= 0),
+               "scheduler_gamma": (scheduler_gamma, "a positive number", lambda v: v > 0)}
+    for name, (value, expected, valid) in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not valid(value):
+            raise ConfigError(f"OperatorModule: {name}={value!r}; expected {expected}")
+    for name, value in (("width", width), ("n_layers", n_layers), ("n_modes", n_modes)):
+        if value is not None and not _positive_integers(value):
+            raise ConfigError(f"OperatorModule: {name}={value!r}; expected a positive integer"
+                              + (" or a list of them" if name == "n_modes" else ""))
+    if not _positive_integers(scheduler_step_size):
+        raise ConfigError(f"OperatorModule: scheduler_step_size={scheduler_step_size!r}; expected a positive integer")
+    if not isinstance(pushforward_steps, int) or pushforward_steps < 0:
+        raise ConfigError(f"OperatorModule: pushforward_steps={pushforward_steps}; expected >= 0")
+    if model_kwargs is not None and not isinstance(model_kwargs, dict):
+        raise ConfigError(f"OperatorModule: model_kwargs={model_kwargs!r}; expected a mapping of model arguments")
+
+
 def describe_datamodule(datamodule) -> dict[str, Any]:
     """Plain facts about the training data, stored in the checkpoint for inference-time checks."""
     description: dict[str, Any] = {}
@@ -135,15 +196,13 @@ class OperatorModule(LightningModule):
         pushforward_steps: int = 0,
     ):
         super().__init__()
-        if optimizer.lower() not in OPTIMIZERS:
-            raise ConfigError(f"OperatorModule: unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-        if str(scheduler).lower() not in SCHEDULERS + ("null",):
-            raise ConfigError(f"OperatorModule: unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}")
+        check_arguments(model=model, loss=loss, loss_kwargs=loss_kwargs, optimizer=optimizer, lr=lr,
+                        weight_decay=weight_decay, scheduler=scheduler, scheduler_step_size=scheduler_step_size,
+                        scheduler_gamma=scheduler_gamma, pushforward_steps=pushforward_steps,
+                        activation=None)  # the model checks its own activation and sizes
         if in_channels < 1 or out_channels < 1:
             raise ConfigError(f"OperatorModule: in_channels={in_channels}, out_channels={out_channels}; "
                               "expected positive channel counts")
-        if pushforward_steps < 0:
-            raise ConfigError(f"OperatorModule: pushforward_steps={pushforward_steps}; expected >= 0")
         self.save_hyperparameters()
         arguments: dict[str, Any] = dict(model_kwargs or {})
         for key, value in (("activation", activation), ("width", width), ("n_modes", n_modes),

@@ -63,6 +63,54 @@ def apply_overrides(config: dict, overrides: dict | None) -> dict:
     return config
 
 
+def train_main(argv: list[str] | None = None, prog: str = "train.py") -> int:
+    """``train.py``: the default run without arguments, else ``OperatorCLI`` over ``argv``.
+
+    An opkit ``ConfigError``/``DataError`` is printed as one line ``<prog>: error: ...`` and
+    gives exit status 2 (a traceback would bury the message). Returns the exit status.
+    """
+    from opkit.errors import OpkitError
+    from opkit.training.lightning_cli import OperatorCLI
+
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not arguments:
+            run_default()
+        else:
+            OperatorCLI(args=argv)  # None: LightningCLI reads sys.argv itself
+    except OpkitError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def check_experiment(config: str | Path | dict, overrides: dict | None = None,
+                     datamodule_class=None) -> None:
+    """Parse ``config`` + ``overrides`` as ``run_experiment`` would and check them, without training.
+
+    Raises one ``ConfigError`` naming the first key the training CLI rejects (unknown key,
+    wrong type, unknown activation, negative learning rate...). Reads no data, writes nothing.
+    """
+    from opkit.training.lightning_cli import OperatorCLI
+
+    settings = apply_overrides(_load_config(config), overrides)
+    settings.pop("ckpt_path", None)
+    with unittest.mock.patch.object(sys, "argv", sys.argv[:1]):
+        _parse_cli(OperatorCLI, settings, datamodule_class, check_only=True)
+
+
+def _parse_cli(cli_class, settings: dict, datamodule_class, **kwargs):
+    """``cli_class(args=settings, run=False)``, with the parser's usage-and-exit turned into a ConfigError."""
+    import jsonargparse
+
+    try:
+        return cli_class(datamodule_class=datamodule_class, args=settings, run=False,
+                         parser_kwargs={"exit_on_error": False}, **kwargs)
+    except jsonargparse.ArgumentError as error:
+        message = " ".join(str(error).split())
+        raise ConfigError(f"training config: {message}") from None
+
+
 def run_experiment(config: str | Path | dict, overrides: dict | None = None, run_dir: str | Path = "runs/experiment",
                    seed: int = 0, datamodule_class=None, progress_bar: bool = True) -> dict[str, Any]:
     """Fit and test one operator; return its metrics.
@@ -70,8 +118,8 @@ def run_experiment(config: str | Path | dict, overrides: dict | None = None, run
     Args:
         config: a YAML path (as given to ``train.py --config``) or the same content as a dict.
         overrides: ``{"model.activation": "snake", "trainer.max_epochs": 10}`` (dotted or nested).
-        run_dir: ``trainer.default_root_dir``: logs in ``<run_dir>/logs``, checkpoints in
-            ``<run_dir>/checkpoints``.
+        run_dir: ``trainer.default_root_dir``: the run writes ``<run_dir>/version_N/`` (N = 0 in a
+            fresh folder) with ``checkpoints/``, ``metrics.csv`` and ``config.yaml``.
         seed: ``seed_everything``; the same seed gives the same metrics on the same machine.
         datamodule_class: stand-in for ``PDEDataModule`` (tests).
 
@@ -92,7 +140,7 @@ def run_experiment(config: str | Path | dict, overrides: dict | None = None, run
     settings.pop("ckpt_path", None)
     start = time.perf_counter()
     with unittest.mock.patch.object(sys, "argv", sys.argv[:1]):  # the caller's argv is not ours
-        cli = OperatorCLI(datamodule_class=datamodule_class, args=settings, run=False)
+        cli = _parse_cli(OperatorCLI, settings, datamodule_class)
     trainer, module, datamodule = cli.trainer, cli.model, cli.datamodule
     trainer.fit(module, datamodule=datamodule)
     timer = next(c for c in trainer.callbacks if isinstance(c, EpochTimer))

@@ -27,6 +27,7 @@ STANDIN_CONFIG = {
 @pytest.fixture(autouse=True)
 def standin_model(monkeypatch):
     monkeypatch.setattr(module_file, "build_operator", build_standin)
+    monkeypatch.setattr(module_file, "check_operator", lambda name, **kwargs: None)
 
 
 def test_fit_copies_normalizers_and_checkpoint_is_self_contained(tmp_path):
@@ -35,7 +36,8 @@ def test_fit_copies_normalizers_and_checkpoint_is_self_contained(tmp_path):
     assert results["test/relative_l2"] < 0.05  # an affine map, learnt in 3 epochs
     assert not results["diverged"] and results["epochs"] == 3
     assert Path(results["checkpoint"]).exists() and Path(results["last_checkpoint"]).name == "last.ckpt"
-    assert list((tmp_path / "logs").glob("version_*/metrics.csv"))
+    assert Path(results["checkpoint"]).parent == tmp_path / "version_0" / "checkpoints"
+    assert (tmp_path / "version_0" / "metrics.csv").exists() and results["log_dir"] == str(tmp_path / "version_0")
 
     restored = OperatorModule.load_from_checkpoint(results["checkpoint"])
     data = AffineDataModule()
@@ -94,7 +96,7 @@ def test_resume_mid_epoch_reaches_the_uninterrupted_state(tmp_path):
     reference = _fit(tmp_path / "reference")
     with pytest.raises(RuntimeError, match="simulated crash"):
         _fit(tmp_path / "crashed", callbacks=[Crash(after_steps=11)])  # 8 batches per epoch: mid epoch 2
-    assert (tmp_path / "crashed" / "checkpoints" / "last.ckpt").exists()
+    assert (tmp_path / "crashed" / "version_0" / "checkpoints" / "last.ckpt").exists()
     resumed = _fit(tmp_path / "crashed", extra_args=["--ckpt_path=last"])
     for (name, expected), (_, actual) in zip(reference.state_dict().items(), resumed.state_dict().items()):
         torch.testing.assert_close(actual, expected, rtol=0, atol=0, msg=name)

@@ -31,13 +31,13 @@ def _train(tmp_path, *extra):
 
 
 def _val_errors(run):
-    rows = list(csv.DictReader(next(run.glob("logs/version_*/metrics.csv")).open()))
+    rows = list(csv.DictReader(next(run.glob("version_*/metrics.csv")).open()))
     return [float(row["val/relative_l2"]) for row in rows if row.get("val/relative_l2")]
 
 
 def test_config_with_activation_override(tmp_path):
     run = _train(tmp_path, "--model.activation=snake")
-    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(run / "version_0" / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["hyper_parameters"]["activation"] == "snake"
     assert checkpoint["hyper_parameters"]["width"] == 8
     assert "model.layers.0.activation.a" in checkpoint["state_dict"]  # Snake's learnable frequency
@@ -47,7 +47,7 @@ def test_config_with_activation_override(tmp_path):
 @pytest.mark.slow
 def test_ddp_two_processes_on_cpu(tmp_path):
     run = _train(tmp_path, "--trainer.strategy=ddp", "--trainer.devices=2")
-    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(run / "version_0" / "checkpoints" / "last.ckpt", weights_only=False)
     # 24 training samples, batch 8, 2 processes: 2 steps per epoch (DistributedSampler pads 12 -> 2 batches)
     assert checkpoint["global_step"] == 4
     assert len(_val_errors(run)) == 2
