@@ -3,6 +3,7 @@
     python benchmarks/bench_operators.py            # full sizes (see CASES)
     python benchmarks/bench_operators.py --quick    # small sizes, a few steps
     python benchmarks/bench_operators.py --threads 2 --device cpu
+    python benchmarks/bench_operators.py --compile  # also time a torch.compile'd copy of each model
 
 For each problem (1D: batch 32, 1024 points, FNO width 64, 16 modes; 2D: batch 16,
 64x64, FNO width 32, 12x12 modes, 4 layers) and each operator it prints the number
@@ -14,6 +15,9 @@ memory (CPU) or ``max_memory_allocated`` (CUDA) belongs to that model alone. neu
 here) is configured to the same architecture and the same parameter count: kept
 modes, a single linear lifting, the same projection MLP, linear skips, no channel
 MLP, no positional embedding. ``ratio`` is neuraloperator time / opkit time.
+With ``--compile`` each model also runs as a ``torch.compile``'d copy (same weights,
+timed in the same interleaved rounds): ``compiled ms``, ``speed-up`` (eager / compiled)
+and ``compile s``, the first step's wall time, which waits for the compiler.
 """
 
 from __future__ import annotations
@@ -80,9 +84,16 @@ def training_step(model, optimizer, x, y):
     optimizer.step()
 
 
-def time_models(names: list[str], case: dict, steps: int, threads: int, device: str) -> dict:
+def time_models(names: list[str], case: dict, steps: int, threads: int, device: str,
+                compile: bool = False) -> dict:
     """Median step time (ms) per model, the models' steps interleaved so that load from
-    other processes hits all of them alike."""
+    other processes hits all of them alike.
+
+    With ``compile``, a compiled copy of each model runs as ``(name, "compiled")`` and
+    ``(name, "compile s")`` holds its first step's seconds (the compiler's wait).
+    """
+    import copy
+
     import torch
 
     torch.set_num_threads(threads)
@@ -99,20 +110,29 @@ def time_models(names: list[str], case: dict, steps: int, threads: int, device: 
             continue
         model = model.to(device)
         runs[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3), [])
+        if compile:
+            compiled = copy.deepcopy(model)
+            compiled.compile()
+            runs[(name, "compiled")] = (compiled, torch.optim.Adam(compiled.parameters(), lr=1e-3), [])
     x = torch.randn(case["batch"], 1, *case["grid"], device=device)
     y = torch.randn(case["batch"], 1, *case["grid"], device=device)
     live = {name: run for name, run in runs.items() if not isinstance(run, str)}
+    first_step = {}
     for round_index in range(steps + 2):  # two warm-up rounds
-        for model, optimizer, times in live.values():
+        for key, (model, optimizer, times) in live.items():
             if device == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
             training_step(model, optimizer, x, y)
             if device == "cuda":
                 torch.cuda.synchronize()
+            if round_index == 0:
+                first_step[key] = time.perf_counter() - start
             if round_index >= 2:
                 times.append(time.perf_counter() - start)
-    return {name: run if isinstance(run, str) else 1000 * statistics.median(run[2]) for name, run in runs.items()}
+    result = {name: run if isinstance(run, str) else 1000 * statistics.median(run[2]) for name, run in runs.items()}
+    result.update({(key[0], "compile s"): seconds for key, seconds in first_step.items() if isinstance(key, tuple)})
+    return result
 
 
 def measure_memory(model_name: str, case: dict, threads: int, device: str) -> dict:
@@ -172,6 +192,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    parser.add_argument("--compile", action="store_true",
+                        help="also time a torch.compile'd copy of each model (compiled ms, speed-up, compile s)")
     parser.add_argument("--row", nargs=2, metavar=("MODEL", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.steps = args.steps or (3 if args.quick else 10)
@@ -187,8 +209,9 @@ def main(argv=None) -> None:
         case = cases[case_name]
         print(f"\n{case_name}: batch {case['batch']}, grid {'x'.join(map(str, case['grid']))}, "
               f"width {case['width']}, modes {'x'.join(map(str, case['n_modes']))}, {case['n_layers']} layers")
-        print(f"{'model':<14}{'parameters':>12}{'step ms':>10}{'peak MiB':>10}{'ratio':>8}")
-        step_ms = time_models(args.models, case, args.steps, args.threads, args.device)
+        compile_header = f"{'compiled ms':>13}{'speed-up':>10}{'compile s':>11}" if args.compile else ""
+        print(f"{'model':<14}{'parameters':>12}{'step ms':>10}{'peak MiB':>10}{'ratio':>8}{compile_header}")
+        step_ms = time_models(args.models, case, args.steps, args.threads, args.device, compile=args.compile)
         ours = step_ms.get("fno")
         for name in args.models:
             row = {"skipped": step_ms[name]} if isinstance(step_ms[name], str) else memory_row(name, case_name, args)
@@ -198,7 +221,13 @@ def main(argv=None) -> None:
             ratio = ""
             if name == "neuralop_fno" and isinstance(ours, float):
                 ratio = f"{step_ms[name] / ours:.2f}x"
-            print(f"{name:<14}{row['parameters']:>12,}{step_ms[name]:>10.1f}{row['peak_mib']:>10.0f}{ratio:>8}")
+            compiled = ""
+            if args.compile:
+                compiled_ms = step_ms[(name, "compiled")]
+                compiled = (f"{compiled_ms:>13.1f}{step_ms[name] / compiled_ms:>9.2f}x"
+                            f"{step_ms[(name, 'compile s')]:>11.1f}")
+            print(f"{name:<14}{row['parameters']:>12,}{step_ms[name]:>10.1f}{row['peak_mib']:>10.0f}{ratio:>8}"
+                  f"{compiled}")
     print("\nratio = neuraloperator FNO step time / opkit FNO step time (> 1: opkit faster)")
 
 

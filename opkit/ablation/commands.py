@@ -17,9 +17,14 @@ def register(subparsers) -> None:
     ablate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a training setting for every run, e.g. --set trainer.max_epochs=5 "
                              "(VALUE read as YAML; repeatable)")
-    ablate.add_argument("--slurm", action="store_true", help="submit each run as a SLURM job with submitit")
-    ablate.add_argument("--slurm-partition", default=None, help="SLURM partition")
-    ablate.add_argument("--slurm-minutes", type=int, default=60, help="SLURM time limit per run in minutes")
+    ablate.add_argument("--slurm", action="store_true",
+                        help="submit each run as a SLURM job with submitit, with the sweep file's `slurm:` "
+                             "settings (docs/slurm.md)")
+    ablate.add_argument("--slurm-partition", default=None, help="SLURM partition (overrides slurm.slurm_partition)")
+    ablate.add_argument("--slurm-minutes", type=int, default=None,
+                        help="time limit per run in minutes (overrides slurm.timeout_min; default 60)")
+    ablate.add_argument("--slurm-gpus", type=int, default=None,
+                        help="GPUs per run (overrides slurm.gpus_per_node; default 0)")
     ablate.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     ablate.set_defaults(handler=_ablate)
 
@@ -46,10 +51,7 @@ def _ablate(args) -> int:
     results = Path(args.results or Path("results") / sweep.name)
     executor = None
     if args.slurm:
-        parameters = {"timeout_min": args.slurm_minutes, "cpus_per_task": 1}
-        if args.slurm_partition:
-            parameters["slurm_partition"] = args.slurm_partition
-        executor = slurm_executor(results / "slurm", parameters)
+        executor = slurm_executor(results / "slurm", slurm_parameters(sweep.slurm, args))
     counts = run_sweep(sweep, results, workers=args.workers, retry_failed=args.retry_failed, executor=executor)
     print(f"{sweep.name}: {counts['finished']} finished, {counts['diverged']} diverged, "
           f"{counts['failed']} failed of {counts['total']} runs -> {results}")
@@ -57,6 +59,16 @@ def _ablate(args) -> int:
         out = write_report(results)
         print(f"report: {out}")
     return 1 if counts["failed"] else 0
+
+
+def slurm_parameters(settings: dict, args) -> dict:
+    """submitit parameters: defaults, then the sweep file's ``slurm:`` mapping, then the command line."""
+    parameters = {"timeout_min": 60, "cpus_per_task": 1, **settings}
+    for key, value in (("slurm_partition", args.slurm_partition), ("timeout_min", args.slurm_minutes),
+                       ("gpus_per_node", args.slurm_gpus)):
+        if value is not None:
+            parameters[key] = value
+    return parameters
 
 
 def parse_settings(items: list[str]) -> dict:

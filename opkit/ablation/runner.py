@@ -300,14 +300,22 @@ def _spawn_context():
     return multiprocessing.get_context("spawn")
 
 
-def slurm_executor(folder, parameters: dict | None = None):
-    """A submitit executor writing its logs under ``folder`` (``pip install opkit[slurm]``)."""
+def slurm_executor(folder, parameters: dict | None = None, cluster: str | None = None):
+    """A submitit executor writing its logs under ``folder`` (``pip install opkit[slurm]``).
+
+    ``parameters`` are submitit's (``timeout_min``, ``gpus_per_node``, ``slurm_partition``...);
+    ``cluster`` is submitit's choice of backend: None picks SLURM where ``sbatch`` exists,
+    ``"local"`` runs each job as a local process (tests, trying a sweep file out).
+    """
     try:
         import submitit
     except ImportError:
         raise ConfigError("--slurm needs submitit: pip install 'opkit[slurm]'") from None
-    executor = submitit.AutoExecutor(folder=str(folder))
-    executor.update_parameters(**(parameters or {}))
+    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    try:
+        executor.update_parameters(**(parameters or {}))
+    except (AssertionError, NameError, TypeError, ValueError) as error:  # submitit adds lines of valid names
+        raise ConfigError(f"slurm settings: {str(error).splitlines()[0]}") from None
     return _SubmititPool(executor)
 
 

@@ -54,7 +54,7 @@ DEFAULT_BASELINE = "gelu"
 NAMED_AXES = ("task", "operator", "activation", "activation_fraction")
 TOP_LEVEL_KEYS = {
     "name", "description", "base_config", "overrides", "seeds", "baseline", "metric",
-    "axes", "lr_sweep", "entry", "probes",
+    "axes", "lr_sweep", "entry", "probes", "slurm",
 }
 
 
@@ -88,6 +88,7 @@ class Sweep:
     lr_sweep: LrSweep | None
     probes: dict | None = None
     description: str = ""
+    slurm: dict = field(default_factory=dict)  # submitit parameters, used by `opkit ablate --slurm`
 
 
 @dataclass(frozen=True)
@@ -261,8 +262,13 @@ def parse_sweep(data: dict, path: Path | None = None) -> Sweep:
             raise ConfigError(f"{where}: base_config: file {base_config!r} not found")
         base_config = str(base_path)
 
+    slurm = data.get("slurm") or {}
+    if not isinstance(slurm, dict) or not all(isinstance(key, str) for key in slurm):
+        raise ConfigError(f"{where}: slurm: expected a mapping of submitit parameters (slurm_partition, "
+                          f"timeout_min, gpus_per_node, ...), got {slurm!r}")
+
     return Sweep(
-        name=str(name), path=path, base_config=base_config, overrides=dict(overrides),
+        name=str(name), path=path, base_config=base_config, overrides=dict(overrides), slurm=dict(slurm),
         seeds=tuple(seeds), axes=axes, baseline=baseline,
         metric=str(data.get("metric", DEFAULT_METRIC)), entry=entry, lr_sweep=lr_sweep, probes=probes,
         description=str(data.get("description", "")),

@@ -10,27 +10,22 @@ References: Demšar (2006), "Statistical comparisons of classifiers over multipl
 sets", JMLR 7 (Friedman test, average ranks, Nemenyi critical difference); Holm (1979),
 "A simple sequentially rejective multiple test procedure".
 
-The tests are written here (not called from scipy) so that the exact small-sample
-behaviour is visible; ``tests/ablation/test_stats.py`` checks them against
-``scipy.stats.ttest_rel``, ``wilcoxon`` and ``friedmanchisquare``.
+The tests are ``scipy.stats``' (``ttest_rel``, ``wilcoxon``, ``friedmanchisquare``,
+``rankdata``); written here are only what scipy lacks: Holm's adjustment, the Nemenyi
+critical difference and the Friedman test with two treatments, plus the handling of
+degenerate inputs (too few pairs, all differences zero) as NaN without warnings.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as distributions
 
 from opkit.errors import ConfigError
-
-# scipy switches from the exact Wilcoxon null distribution to the normal approximation
-# above 50 pairs, and enumerates sign flips when there are ties up to 13 pairs; we do the same.
-WILCOXON_EXACT_MAX = 50
-WILCOXON_PERMUTATION_MAX = 13
-
 
 @dataclass(frozen=True)
 class Summary:
@@ -69,83 +64,36 @@ class TestResult:
 
 
 def paired_t_test(x, y) -> TestResult:
-    """Two-sided paired t test on ``d = x - y``: ``t = mean(d) / (std(d) / sqrt(n))``, n-1 dof."""
+    """Two-sided paired t test on ``d = x - y`` (``scipy.stats.ttest_rel``), n-1 dof.
+
+    Fewer than two pairs, or all differences zero: NaN. All differences equal and non-zero:
+    ``t = ±inf, p = 0`` (without scipy's precision-loss warning).
+    """
     d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
-    n = len(d)
-    if n < 2:
+    if len(d) < 2 or not d.any():
         return TestResult(math.nan, math.nan)
-    std = float(np.std(d, ddof=1))
-    mean = float(np.mean(d))
-    if std == 0.0:
-        if mean == 0.0:
-            return TestResult(math.nan, math.nan)
-        return TestResult(math.copysign(math.inf, mean), 0.0)
-    t = mean / (std / math.sqrt(n))
-    return TestResult(t, float(2 * distributions.t.sf(abs(t), n - 1)))
-
-
-def rank_average(values) -> np.ndarray:
-    """Ranks 1..n of ``values`` with ties given their average rank."""
-    values = np.asarray(values, dtype=float)
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values))
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        stop = start
-        while stop + 1 < len(values) and sorted_values[stop + 1] == sorted_values[start]:
-            stop += 1
-        ranks[order[start : stop + 1]] = (start + stop) / 2 + 1
-        start = stop + 1
-    return ranks
+    if np.all(d == d[0]):
+        return TestResult(math.copysign(math.inf, d[0]), 0.0)
+    with warnings.catch_warnings():
+        # nearly equal differences (t huge, p ~ 0, the right reading) make scipy warn of precision loss
+        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
+        result = distributions.ttest_rel(x, y)
+    return TestResult(float(result.statistic), float(result.pvalue))
 
 
 def wilcoxon_signed_rank(x, y) -> TestResult:
-    """Two-sided Wilcoxon signed-rank test of ``d = x - y`` (zero differences dropped).
+    """Two-sided Wilcoxon signed-rank test of ``d = x - y`` (``scipy.stats.wilcoxon``), zeros dropped.
 
-    Statistic: ``min(W+, W-)`` where ``W+`` is the sum of the ranks of ``|d|`` over positive d.
-    p-value: the exact null distribution of ``W+`` (every sign pattern equally likely) when
-    there are no ties and at most 50 pairs; enumeration of all sign flips of the tied
-    ranks up to 13 pairs; otherwise the normal approximation with tie-corrected variance
-    ``n(n+1)(2n+1)/24 - Σ(t³-t)/48``.
+    Statistic: ``min(W+, W-)``. p-value (scipy's ``method="auto"``): the exact null
+    distribution without ties up to 50 pairs, enumeration of sign flips with ties up to
+    13 pairs, otherwise the normal approximation with tie-corrected variance.
     """
     d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
     d = d[d != 0]
-    n = len(d)
-    if n == 0:
+    if len(d) == 0:
         return TestResult(math.nan, math.nan)
-    ranks = rank_average(np.abs(d))
-    w_plus = float(ranks[d > 0].sum())
-    total = n * (n + 1) / 2
-    statistic = min(w_plus, total - w_plus)
-    has_ties = len(np.unique(np.abs(d))) < n
-    if not has_ties and n <= WILCOXON_EXACT_MAX:
-        counts = _signed_rank_counts(n)  # counts[w] = number of sign patterns with W+ = w
-        p = 2 * counts[: int(statistic) + 1].sum() / 2.0**n
-    elif n <= WILCOXON_PERMUTATION_MAX:
-        sums = np.array([ranks[list(signs)].sum() for signs in _subsets(n)])
-        deviation = abs(w_plus - total / 2)
-        p = np.mean(np.abs(sums - total / 2) >= deviation - 1e-9)
-    else:
-        _, tie_counts = np.unique(ranks, return_counts=True)
-        variance = n * (n + 1) * (2 * n + 1) / 24 - np.sum(tie_counts**3 - tie_counts) / 48
-        z = (statistic - total / 2) / math.sqrt(variance)
-        p = 2 * distributions.norm.sf(abs(z))
-    return TestResult(statistic, float(min(1.0, p)))
-
-
-def _signed_rank_counts(n: int) -> np.ndarray:
-    """Number of subsets of {1..n} with each sum 0..n(n+1)/2 (the exact W+ null, times 2^n)."""
-    counts = np.zeros(n * (n + 1) // 2 + 1)
-    counts[0] = 1
-    for rank in range(1, n + 1):
-        counts[rank:] = counts[rank:] + counts[:-rank].copy()
-    return counts
-
-
-def _subsets(n: int):
-    for size in range(n + 1):
-        yield from itertools.combinations(range(n), size)
+    result = distributions.wilcoxon(d)
+    return TestResult(float(result.statistic), float(result.pvalue))
 
 
 def holm(p_values) -> np.ndarray:
@@ -156,12 +104,8 @@ def holm(p_values) -> np.ndarray:
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full_like(p, np.nan)
     valid = np.flatnonzero(np.isfinite(p))
-    m = len(valid)
     order = valid[np.argsort(p[valid], kind="mergesort")]
-    running = 0.0
-    for i, index in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p[index]))
-        adjusted[index] = running
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((len(order) - np.arange(len(order))) * p[order]))
     return adjusted
 
 
@@ -207,27 +151,24 @@ class FriedmanResult:
 def friedman(table) -> FriedmanResult:
     """Friedman test on ``table`` (n_blocks, k treatments); rank 1 is the smallest value.
 
-    ``chi² = [12 / (n k (k+1)) Σ_j R_j² - 3 n (k+1)] / [1 - Σ(t³-t) / (n k (k²-1))]``
-    with ``R_j`` the rank sum of treatment j and the denominator correcting for ties;
-    p-value from chi² with k-1 degrees of freedom.
+    ``scipy.stats.friedmanchisquare`` (tie-corrected chi² with k-1 degrees of freedom) for
+    k >= 3. scipy refuses k = 2, where the tie-corrected statistic reduces to the sign
+    test's ``chi² = (n_1 - n_2)² / (n_1 + n_2)``, ``n_j`` the blocks in which treatment j
+    is strictly lower (tied blocks carry no information). Every block entirely tied: NaN.
     """
     table = np.asarray(table, dtype=float)
     if table.ndim != 2 or table.shape[1] < 2:
         raise ConfigError(f"Friedman test needs a (blocks, treatments>=2) table, got shape {table.shape}")
     n, k = table.shape
-    ranks = np.array([rank_average(row) for row in table])
-    rank_sums = ranks.sum(axis=0)
-    ties = 0.0
-    for row in table:
-        _, counts = np.unique(row, return_counts=True)
-        ties += np.sum(counts**3 - counts)
-    chi2 = 12 / (n * k * (k + 1)) * np.sum(rank_sums**2) - 3 * n * (k + 1)
-    correction = 1 - ties / (n * k * (k * k - 1))
-    if correction <= 0:  # every block entirely tied: no information
-        return FriedmanResult(math.nan, math.nan, rank_sums / n, n)
-    chi2 /= correction
-    p = float(distributions.chi2.sf(chi2, k - 1))
-    return FriedmanResult(float(chi2), p, rank_sums / n, n)
+    average_ranks = distributions.rankdata(table, axis=1).mean(axis=0)
+    if np.all(table == table[:, :1]):
+        return FriedmanResult(math.nan, math.nan, average_ranks, n)
+    if k == 2:
+        first_lower, second_lower = np.sum(table[:, 0] < table[:, 1]), np.sum(table[:, 1] < table[:, 0])
+        chi2 = float((first_lower - second_lower) ** 2 / (first_lower + second_lower))
+        return FriedmanResult(chi2, float(distributions.chi2.sf(chi2, 1)), average_ranks, n)
+    result = distributions.friedmanchisquare(*table.T)
+    return FriedmanResult(float(result.statistic), float(result.pvalue), average_ranks, n)
 
 
 def nemenyi_critical_difference(k: int, n_blocks: int, alpha: float = 0.05) -> float:

@@ -406,6 +406,9 @@ class FusedBasis(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_out):
         features, weight, scale, z = ctx.saved_tensors
+        # Under autocast the forward matmul ran in bfloat16/float16 while F kept the input's
+        # dtype: bring the incoming gradient to F's dtype (autograd casts the results back).
+        grad_out = grad_out.to(features.dtype)
         grad_x = grad_weight = None
         if ctx.diagonal:
             if ctx.needs_input_grad[1]:

@@ -74,6 +74,21 @@ class SpectralConv(nn.Module):
         return tuple(2 * n for n in self.n_modes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in, *spatial) -> (B, out, *spatial)``, returned in the dtype of ``x``.
+
+        Mixed precision: the transform and the mode mixing always run in float32 or wider
+        (autocast off, half-precision inputs and weights cast up), as the FNO community
+        does: the FFT has no bfloat16 kernels, half-precision FFTs are limited to
+        power-of-two sizes on GPUs, and the spectral sums lose digits in 16 bits. The
+        pointwise layers around it keep running in the autocast dtype.
+        """
+        compute_dtype = torch.promote_types(x.dtype, torch.float32)
+        with torch.autocast(x.device.type, enabled=False):
+            y = self._spectral(x.to(compute_dtype), self.weight.to(compute_dtype))
+        return y.to(x.dtype)
+
+    def _spectral(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """The transform, mode mixing and inverse transform, all in the dtype of ``x``."""
         batch, _, *grid = x.shape
         axes = list(range(2, x.dim()))
 
@@ -93,7 +108,7 @@ class SpectralConv(nn.Module):
         # (modes, B, 2 in) @ (modes, 2 in, 2 out) -> (modes, B, 2 out).
         modes = x_hat.reshape(batch, self.in_channels, -1).permute(2, 0, 1)   # (modes, B, in)
         modes = torch.view_as_real(modes).reshape(modes.shape[0], batch, 2 * self.in_channels)
-        real, imag = self.weight[..., 0], self.weight[..., 1]                  # (modes, in, out)
+        real, imag = weight[..., 0], weight[..., 1]                            # (modes, in, out)
         block = torch.stack([torch.stack([real, imag], dim=-1), torch.stack([-imag, real], dim=-1)], dim=2)
         block = block.reshape(real.shape[0], 2 * self.in_channels, 2 * self.out_channels)
         mixed = torch.bmm(modes, block).view(-1, batch, self.out_channels, 2)

@@ -82,21 +82,20 @@ def list_presets() -> dict[str, list[str]]:
 
 
 def _coerce(pde: str, name: str, value, default):
-    """Convert an override to the default's type (command lines pass strings)."""
-    kind = type(default)
+    """``value`` as the type of ``default`` (bool, int, float or str), parsed by jsonargparse.
+
+    The parser behind the YAML configs reads command-line strings too: ``"0.05"``, ``"1e-3"``,
+    ``"true"``/``"yes"``; it refuses what is not exactly of the type (``"many"`` or ``3.5`` for
+    an int, ``1`` for a bool).
+    """
+    from jsonargparse import ArgumentError, ArgumentParser
+
+    kind = next(kind for kind in (bool, int, float, str) if isinstance(default, kind))
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument(f"--{name}", type=kind)
     try:
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                value = value.lower() in ("true", "1", "yes")
-            return bool(value)
-        if kind is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(float(value)) if isinstance(value, str) else int(value)
-        return kind(value)
-    except (TypeError, ValueError):
+        return parser.parse_object({name: value})[name]
+    except ArgumentError:
         raise ConfigError(f"{pde}: parameter {name!r} expects {kind.__name__}, got {value!r}") from None
 
 

@@ -154,6 +154,26 @@ def _describe_split(datamodule) -> dict[str, Any]:
     return recorded
 
 
+COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
+
+
+def compile_model(model: nn.Module, compile: bool | dict[str, Any]) -> None:
+    """``model.compile(**options)`` for ``compile: true`` or ``compile: {mode: ..., ...}``; one-line errors."""
+    if compile is True:
+        compile = {}
+    if not isinstance(compile, dict):
+        raise ConfigError(f"OperatorModule: compile={compile!r}; expected true, false or a mapping of "
+                          f"torch.compile options ({', '.join(COMPILE_OPTIONS)})")
+    unknown = sorted(set(compile) - set(COMPILE_OPTIONS))
+    if unknown:
+        raise ConfigError(f"OperatorModule: compile has unknown option(s) {', '.join(map(str, unknown))}; "
+                          f"valid: {', '.join(COMPILE_OPTIONS)}")
+    try:
+        model.compile(**compile)
+    except (RuntimeError, TypeError, ValueError) as error:  # e.g. an unknown mode or backend name
+        raise ConfigError(f"OperatorModule: compile={compile!r}: {str(error).splitlines()[0]}") from None
+
+
 class OperatorModule(LightningModule):
     """Train a neural operator ``(B, in_channels, *spatial) -> (B, out_channels, *spatial)``.
 
@@ -171,6 +191,9 @@ class OperatorModule(LightningModule):
             epochs, as the FNO paper), "cosine" (to zero over the run, per step),
             "onecycle" (peak ``lr``, per step) or "none".
         pushforward_steps: extra unrolled steps for time-dependent training (see module docstring).
+        compile: ``True`` runs the operator through ``torch.compile`` (in place, so checkpoints
+            keep the plain parameter names); a mapping gives its keyword arguments, e.g.
+            ``{"mode": "max-autotune"}``. The first batches wait for the compiler.
     """
 
     def __init__(
@@ -194,6 +217,7 @@ class OperatorModule(LightningModule):
         scheduler_step_size: int = 100,
         scheduler_gamma: float = 0.5,
         pushforward_steps: int = 0,
+        compile: bool | dict[str, Any] = False,
     ):
         super().__init__()
         check_arguments(model=model, loss=loss, loss_kwargs=loss_kwargs, optimizer=optimizer, lr=lr,
@@ -219,6 +243,8 @@ class OperatorModule(LightningModule):
                 raise
             del arguments["spatial_dims"]  # a model without the argument infers it
             self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
+        if compile is not False:
+            compile_model(self.model, compile)
         self.loss_fn = get_loss(loss, **(loss_kwargs or {}))
         self.input_normalizer = ChannelNormalizer.identity(in_channels)
         self.target_normalizer = ChannelNormalizer.identity(out_channels)

@@ -115,3 +115,26 @@ def test_bad_input_errors():
         stats.paired_log_ratio([1, 2], [1, 2, 3])
     with pytest.raises(ConfigError, match="treatments>=2"):
         stats.friedman([[1.0], [2.0]])
+
+
+def test_friedman_with_two_treatments_is_the_sign_test_chi_square():
+    # scipy's friedmanchisquare needs three treatments. Blocks: the first is lower in 5, the
+    # second in 1, one tie (no information): chi² = (5 - 1)² / 6, 1 dof; ranks by hand.
+    table = np.array([[1, 2], [1, 3], [0, 4], [2, 5], [1, 1.5], [3, 1], [2, 2]], dtype=float)
+    result = stats.friedman(table)
+    assert result.statistic == pytest.approx(16 / 6)
+    assert result.p_value == pytest.approx(math.erfc(math.sqrt(16 / 6 / 2)))  # chi²(1) tail
+    np.testing.assert_allclose(result.average_ranks, [(5 * 1 + 2 + 1.5) / 7, (5 * 2 + 1 + 1.5) / 7])
+
+
+def test_degenerate_inputs_are_nan_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(stats.paired_t_test([1.0], [0.0]).p_value)
+        assert math.isnan(stats.paired_t_test([1.0, 2.0], [1.0, 2.0]).p_value)
+        assert stats.paired_t_test([2.0, 3.0, 4.0], [1.0, 2.0, 3.0]) == stats.TestResult(math.inf, 0.0)
+        assert math.isnan(stats.wilcoxon_signed_rank([1.0, 2.0], [1.0, 2.0]).p_value)
+        assert math.isnan(stats.friedman(np.ones((4, 3))).p_value)
+        assert math.isnan(stats.friedman(np.ones((4, 2))).statistic)

@@ -62,3 +62,29 @@ def test_output_is_grid_independent_for_band_limited_input():
 
     coarse, fine = layer(field(16)), layer(field(32))
     torch.testing.assert_close(fine[..., ::2, ::2], coarse, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_runs_the_transform_in_float32(dtype):
+    """Under autocast the layer returns the float32 transform of its input, rounded once to the input dtype."""
+    torch.manual_seed(0)
+    layer = SpectralConv(3, 2, (4, 3))
+    x = torch.randn(2, 3, 16, 12).to(dtype)
+    with torch.autocast("cpu", dtype=dtype):
+        y = layer(x)
+    assert y.dtype == dtype
+    assert torch.equal(y, layer(x.float()).to(dtype))
+
+
+def test_half_precision_weights_run_in_float32():
+    """bf16-true (weights and inputs in bfloat16, no autocast): the same float32 transform, rounded once."""
+    torch.manual_seed(0)
+    layer = SpectralConv(3, 2, (5,))
+    x = torch.randn(2, 3, 24).bfloat16()
+    reference = SpectralConv(3, 2, (5,))
+    reference.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        reference.weight.copy_(layer.weight.bfloat16().float())
+    y = layer.bfloat16()(x)
+    assert y.dtype == torch.bfloat16
+    assert torch.equal(y, reference(x.float()).bfloat16())

@@ -88,6 +88,11 @@ def test_overrides_are_typed():
     problem = get_problem("burgers", "tiny", nu="0.05", n_times="3", include_initial_time="true", batch_size="4")
     assert problem.params["nu"] == 0.05 and problem.params["n_times"] == 3
     assert problem.params["include_initial_time"] is True and problem.batch_size == 4
+    params = get_problem("burgers", "tiny", nu="1e-3", final_time=2).params  # YAML 1.1 reads "1e-3" as text
+    assert params["nu"] == 0.001 and params["final_time"] == 2.0 and isinstance(params["final_time"], float)
+    for key, value, kind in [("n_times", 2.5, "int"), ("include_initial_time", 1, "bool"), ("nu", "fast", "float")]:
+        with pytest.raises(ConfigError, match=rf"^burgers: parameter '{key}' expects {kind}, got {value!r}$"):
+            get_problem("burgers", "tiny", **{key: value})
 
 
 def test_errors_list_valid_names():
