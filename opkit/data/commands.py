@@ -28,15 +28,41 @@ def register(subparsers) -> None:
     generate.set_defaults(handler=run_generate)
 
     convert = subparsers.add_parser(
-        "convert", help="convert a PDEBench, FNO .mat or The Well file into the opkit schema")
+        "convert", help="convert a PDEBench, FNO .mat or The Well file, or your own arrays, into the opkit schema",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write SOURCE as an opkit HDF5 file OUT (atomically: OUT appears only when complete).\n\n"
+                    "Community files (PDEBench, FNO .mat, The Well) are recognised from their content.\n"
+                    "Your own arrays (.npy, .npz, torch .pt/.pth holding a dict of tensors, plain HDF5) need\n"
+                    "the mapping: which arrays are inputs and targets, and the names of their axes:\n\n"
+                    "  opkit convert data.pt out.h5 --input x --target y --dims x,y --pde darcy --bc dirichlet\n\n"
+                    "Every array has the sample axis first: (sample, x, y), or with a channel axis\n"
+                    "(sample, channel, x, y) -- channels-first is assumed unless --channels last.")
     convert.add_argument("source", help="input file")
     convert.add_argument("out", help="output opkit file (.h5)")
+    convert.add_argument("--input", action="append", default=[], metavar="KEY",
+                         help="array holding inputs: a key of SOURCE (HDF5: dataset path) or a .npy file; "
+                              "repeatable (one field each); a .npy SOURCE is the input by default")
+    convert.add_argument("--target", action="append", default=[], metavar="KEY",
+                         help="array holding targets (like --input)")
+    convert.add_argument("--dims", metavar="AXES", help="per-sample axis names, comma separated, e.g. x,y or t,x "
+                                                        "(time first); needed for your own arrays")
+    convert.add_argument("--coords", action="append", default=[], metavar="AXIS=KEY|START:STOP",
+                         help="coordinates of an axis: an array of SOURCE or a uniform range (default 0:1)")
+    convert.add_argument("--channels", choices=["first", "last"], default=None,
+                         help="where an array's channel axis is, if it has one (default: first)")
+    convert.add_argument("--pde", help="PDE name recorded in the file (navier-stokes = navier_stokes)")
+    convert.add_argument("--bc", choices=[kind for kind in ("periodic", "dirichlet", "neumann", "open", "wall")],
+                         default=None, help="boundary condition of every spatial axis (default: none recorded)")
+    convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
     convert.add_argument("--compression", choices=["gzip"], default=None)
     convert.set_defaults(handler=run_convert)
 
     inspect = subparsers.add_parser(
-        "inspect", help="print the schema, shapes, attributes and statistics of a data file")
-    inspect.add_argument("file")
+        "inspect", help="describe a data file or a checkpoint",
+        description="Describe a data file (format, attributes, coordinates, fields with shapes and statistics) "
+                    "or a checkpoint (a .ckpt path or a shipped name such as fno-darcy: model, parameters, "
+                    "modes, training data and resolution, normalisers, recorded errors).")
+    inspect.add_argument("file", help="data file, checkpoint file, or shipped checkpoint name")
     inspect.add_argument("--no-stats", action="store_true", help="skip computing statistics missing from the file")
     inspect.set_defaults(handler=run_inspect)
 
@@ -73,10 +99,30 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
+
+
 def run_convert(args: argparse.Namespace) -> int:
+    import sys
+
+    from opkit.data.arrays import convert_arrays
     from opkit.data.writer import convert_file
 
-    out = convert_file(args.source, args.out, compression=args.compression)
+    if Path(args.out).exists() and not args.overwrite:
+        raise ConfigError(f"{args.out} exists; pass --overwrite to replace it")
+    own_arrays = bool(args.input or args.target or args.dims) or Path(args.source).suffix.lower() in ARRAY_SUFFIXES
+    if not own_arrays:
+        out = convert_file(args.source, args.out, compression=args.compression)
+        print(f"wrote {out}")
+        return 0
+    if not args.dims:
+        raise ConfigError(f"{args.source}: --dims is missing; expected the per-sample axis names, e.g. --dims x,y")
+    notes: list[str] = []
+    out = convert_arrays(args.source, args.out, args.input, args.target, args.dims, coords=args.coords,
+                         channels=args.channels, pde=args.pde, boundary_conditions=args.bc,
+                         compression=args.compression, overwrite=args.overwrite, notes=notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"wrote {out}")
     return 0
 

@@ -87,6 +87,9 @@ class OperatorCLI(LightningCLI):
         config.trainer.default_root_dir = root
         if config.checkpoint.dirpath is None:
             config.checkpoint.dirpath = os.path.join(root, "checkpoints")
+        data = config.get("data")
+        if getattr(data, "get", None) and data.get("n_val") == 0 and config.checkpoint.monitor == "val/relative_l2":
+            config.checkpoint.monitor = None  # no validation set: the checkpoint is the last epoch's
 
     def instantiate_trainer(self, **kwargs):
         config = self._section()
