@@ -6,22 +6,14 @@
     python train.py test --config configs/darcy/fno.yaml --ckpt_path runs/checkpoints/last.ckpt
     python train.py fit --config configs/burgers/fno.yaml --trainer.strategy ddp --trainer.devices 2
 
+The installed command ``opkit train`` is the same (``opkit.training.train_command.main``), and
+also takes the shipped configs by name (``--config darcy/fno``).
+
 Outputs go to ``trainer.default_root_dir`` (``runs`` by default): ``logs/`` (CSV, and
 TensorBoard when installed) and ``checkpoints/`` (best by validation relative L2, and last).
 """
 
-import sys
-
-from opkit.training.lightning_cli import OperatorCLI
-from opkit.training.run import run_default
-
-
-def main() -> None:
-    if len(sys.argv) == 1:
-        run_default()
-    else:
-        OperatorCLI()
-
+from opkit.training.train_command import main
 
 if __name__ == "__main__":
     main()

@@ -10,14 +10,39 @@ from opkit.errors import ConfigError
 PDE_NAMES = {"burgers": "burgers", "darcy": "darcy", "navier-stokes": "navier_stokes",
              "navier_stokes": "navier_stokes"}
 
+# One line per preset of opkit.pde.problems.PRESETS for `opkit generate --help` (kept here, not
+# beside the presets, so that help does not import the solvers; the full cards: datasets/README.md).
+PRESET_SUMMARIES: dict[str, dict[str, str]] = {
+    "burgers": {
+        "tiny": "GRF initial condition, nu=0.1, solution at t=1; 64 points (tests, < 1 s)",
+        "small": "as tiny at 256 points (solved at 1024); ~12 samples/s",
+        "fno": "the FNO paper's data: 8192 points; ~1 sample/s",
+        "pdebench": "PDEBench-style random sines, nu=0.01/pi, 201 times to t=2, 1024 points",
+    },
+    "darcy": {
+        "tiny": "12/3 threshold coefficient of a GRF, 17x17 (tests, < 1 s)",
+        "small": "as tiny at 64x64 (solved at 127); ~12 samples/s",
+        "fno": "the FNO paper's data: 85x85 (solved at 421); ~0.5 samples/s",
+        "smooth": "log-normal (smooth) coefficient, 64x64",
+    },
+    "navier_stokes": {
+        "tiny": "vorticity, nu=1e-3, 3 frames to t=1, 16x16 (tests, < 1 s)",
+        "small": "11 frames to t=5, 64x64; ~1-2.5 s per trajectory",
+        "fno": "the FNO paper's recipe: 51 frames to t=50, solved at 256^2 (not feasible on a CPU)",
+        "fno_fast": "the FNO paper's statistics solved at 64^2, dt=1e-2; ~3.3 s per trajectory",
+    },
+}
+
 
 def register(subparsers) -> None:
     generate = subparsers.add_parser(
         "generate", help="generate a PDE dataset with opkit's solvers",
         description="Generate N samples of a PDE preset into an opkit HDF5 file. Resumable: an interrupted "
-                    "run leaves OUT.partial, and the same command continues it.")
-    generate.add_argument("pde", choices=["burgers", "darcy", "navier-stokes"])
-    generate.add_argument("--preset", default="small", help="parameter preset (tiny, small, fno, ...)")
+                    "run leaves OUT.partial, and the same command continues it.",
+        epilog=_presets_epilog())
+    generate.add_argument("pde", choices=list(PDE_NAMES), metavar="{burgers,darcy,navier-stokes}",
+                          help="the PDE (navier_stokes also accepted)")
+    generate.add_argument("--preset", default="small", help="parameter preset (listed below)")
     generate.add_argument("--n", type=int, required=True, help="number of samples")
     generate.add_argument("--out", required=True, help="output file (.h5)")
     generate.add_argument("--seed", type=int, default=0, help="base seed: sample i depends only on (seed, i)")
@@ -65,6 +90,13 @@ def register(subparsers) -> None:
     inspect.add_argument("file", help="data file, checkpoint file, or shipped checkpoint name")
     inspect.add_argument("--no-stats", action="store_true", help="skip computing statistics missing from the file")
     inspect.set_defaults(handler=run_inspect)
+
+
+def _presets_epilog() -> str:
+    lines = ["presets (details in datasets/README.md):"]
+    for pde, presets in PRESET_SUMMARIES.items():
+        lines += [f"  {pde.replace('_', '-')} {name}: {summary}" for name, summary in presets.items()]
+    return "\n".join(lines)
 
 
 def parse_overrides(pairs: list[str]) -> dict:

@@ -240,10 +240,7 @@ class PDEDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
 
-    def val_dataloader(self) -> DataLoader | list:
-        self._build()
-        if len(self.datasets["val"]) == 0:
-            return []  # n_val=0: Lightning skips validation instead of warning about an empty loader
+    def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:

@@ -88,8 +88,10 @@ class OperatorCLI(LightningCLI):
         if config.checkpoint.dirpath is None:
             config.checkpoint.dirpath = os.path.join(root, "checkpoints")
         data = config.get("data")
-        if getattr(data, "get", None) and data.get("n_val") == 0 and config.checkpoint.monitor == "val/relative_l2":
-            config.checkpoint.monitor = None  # no validation set: the checkpoint is the last epoch's
+        if getattr(data, "get", None) and data.get("n_val") == 0:  # every sample trains: no validation loop,
+            config.trainer.limit_val_batches = 0                    # and the checkpoint is the last epoch's
+            if config.checkpoint.monitor == "val/relative_l2":
+                config.checkpoint.monitor = None
 
     def instantiate_trainer(self, **kwargs):
         config = self._section()
