@@ -160,6 +160,11 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from opkit.training.describe import describe_checkpoint, is_checkpoint  # the command spans both stages
+
+    if is_checkpoint(args.file):
+        print(describe_checkpoint(args.file))
+        return 0
     print(describe(args.file, statistics=not args.no_stats))
     return 0
 
