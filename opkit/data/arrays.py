@@ -67,8 +67,12 @@ def read_source(path) -> dict[str, Any]:
     if h5py.is_hdf5(path):
         handle = h5py.File(path, "r")
         found: dict[str, Any] = {}
-        handle.visititems(lambda name, item: found.setdefault(name, item) if isinstance(item, h5py.Dataset)
-                          else None)
+
+        def collect(name: str, item) -> None:  # returning anything but None would stop the visit
+            if isinstance(item, h5py.Dataset):
+                found[name] = item
+
+        handle.visititems(collect)
         found["__handle__"] = handle
         return found
     raise DataError(path, f"unsupported file type {suffix or '(no suffix)'!r}; expected .npy, .npz, .pt/.pth "
