@@ -18,6 +18,7 @@ RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.
 # (category, message regex, module regex) of warnings about other packages' internals.
 KNOWN_WARNINGS = (
     (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated", ""),
+    (DeprecationWarning, r"`torch.jit.script_method` is deprecated", ""),
     (DeprecationWarning, "", r"lightning(\..*)?$"),
     (DeprecationWarning, "", r"lightning_utilities(\..*)?$"),
     (DeprecationWarning, "", r"jsonargparse(\..*)?$"),
