@@ -160,3 +160,18 @@ def test_pickled_code_in_a_pt_file_is_not_run(tmp_path, capsys):
                  "--dims", "x"]) == 2
     captured = capsys.readouterr()
     assert "pickled code ran" not in captured.out and "weights_only=True" in captured.err
+
+
+def test_datamodule_input_fields_and_target_field_choose_fields_by_name(tmp_path):
+    from opkit.data.datamodule import PDEDataModule
+
+    inputs, targets = _arrays(n=10, nx=8, ny=8)
+    path = write_arrays(tmp_path / "d.h5", inputs={"a": inputs, "b": inputs ** 2}, targets={"u": targets},
+                        dims="x,y")
+    default = PDEDataModule(str(path), batch_size=2)
+    assert default.in_channels == 2  # the file's own input_fields
+    chosen = PDEDataModule(str(path), input_fields=["b"], target_field="a", batch_size=2, normalize=False)
+    chosen.setup("fit")
+    x, y = chosen.datasets["train"][0]
+    np.testing.assert_allclose(x.numpy(), y.numpy() ** 2, rtol=1e-5)  # b = a^2
+    assert (chosen.in_channels, chosen.out_channels) == (1, 1)
