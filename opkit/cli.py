@@ -38,15 +38,38 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(subparsers)
+    for subparser in subparsers.choices.values():
+        if subparser.formatter_class is argparse.HelpFormatter:
+            subparser.formatter_class = DefaultsHelpFormatter
     return parser
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help with each option's default (when it has a meaningful one); descriptions keep their lines."""
+
+    def _get_help_string(self, action):
+        if (action.default is None or action.default is False or action.default == [] or action.default
+                == argparse.SUPPRESS or "%(default)" in (action.help or "")):
+            return action.help
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text, width, indent):
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands that hand their arguments on (`opkit train` -> LightningCLI) get the ones argparse does not know.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "pass_through", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    from opkit.quiet import quiet_commands
+
+    quiet_commands()
     try:
         result = args.handler(args)
     except OpkitError as error:

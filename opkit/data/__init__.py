@@ -16,6 +16,7 @@ _EXPORTS = {
     "generate_dataset": "opkit.data.generate",
     "generate_preset": "opkit.data.generate",
     "convert_file": "opkit.data.writer",
+    "write_arrays": "opkit.data.arrays",
 }
 
 __all__ = sorted(_EXPORTS)

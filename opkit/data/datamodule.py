@@ -83,6 +83,11 @@ class PDEDataModule(L.LightningDataModule):
             set may be finer than the training set (train at 64, test at 128 from one file).
         normalize: fit per-channel normalisers on the training split.
         coordinates, task, history, time_index, cache: passed to ``PDEDataset``.
+        input_fields, target_field: the fields stacked as input channels and the target field(s)
+            (default: the file's own ``input_fields``/``target_fields`` attributes, else from the task).
+
+    ``n_val=0`` trains on every non-test sample: there is no validation loop, and
+    ``train.py`` then keeps the last epoch's checkpoint instead of the best by validation error.
     """
 
     def __init__(self, path: str, pde: str | None = None, preset: str | None = None, n_samples: int | None = None,
@@ -91,7 +96,8 @@ class PDEDataModule(L.LightningDataModule):
                  test_path: str | None = None, batch_size: int = 16, num_workers: int = 0,
                  resolution: int | list[int] | None = None, test_resolution: int | list[int] | None = None,
                  normalize: bool = True, coordinates: bool = False, task: str = "auto", history: int = 1,
-                 time_index: int = -1, cache: bool = False):
+                 time_index: int = -1, cache: bool = False, input_fields: list[str] | None = None,
+                 target_field: str | list[str] | None = None):
         super().__init__()
         if (pde is None) != (preset is None):
             raise ConfigError("PDEDataModule: give both pde and preset (to generate a missing file) or neither")
@@ -110,8 +116,10 @@ class PDEDataModule(L.LightningDataModule):
         self.resolution, self.test_resolution = resolution, test_resolution
         self.normalize = normalize
         self.task, self.history = task, history
+        self.input_fields, self.target_field = input_fields, target_field
         self.dataset_options = {"task": task, "history": history, "time_index": time_index,
-                                "coordinates": coordinates, "cache": cache}
+                                "coordinates": coordinates, "cache": cache, "input_fields": input_fields,
+                                "target_field": target_field}
         self.splits: dict[str, list[int]] | None = None
         self.datasets: dict[str, PDEDataset] = {}
         self._input_normalizer: ChannelNormalizer | None = None

@@ -8,8 +8,9 @@ Tasks
              -> frame ``s + history``, for every start ``s``; item ``i`` is trajectory
              ``indices[i // windows]``, start ``i % windows``.
 ``rollout``  one item per trajectory: the first ``history`` frames -> every later frame.
-``auto``     ``static`` when the file has ``coefficient`` or ``initial`` beside a
-             ``solution``, ``step`` when it has fields with a time axis.
+``auto``     ``static`` when the file names its ``input_fields`` and ``target_fields``
+             (files written by ``write_arrays``), or has ``coefficient`` or ``initial``
+             beside a ``solution``; ``step`` when it has fields with a time axis.
 
 Channels are ordered field by field, then frame by frame, then vector component; optional
 coordinate channels (one per spatial axis, from the file's coordinate arrays) come last.
@@ -71,6 +72,13 @@ def subsampling_strides(path, spatial_dims: Sequence[str], shape: Sequence[int],
             raise DataError(path, f"resolution {r} on axis {dim!r} does not subsample {n} points evenly; "
                                   f"expected a divisor of {n} or one more than a divisor of {n - 1}")
     return tuple(strides)
+
+
+def _name_list(value) -> list[str]:
+    """A file attribute holding field names (one string or a list) as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 class PDEDataset(Dataset):
@@ -140,6 +148,13 @@ class PDEDataset(Dataset):
         names = datafile.fields
         targets = [target_field] if isinstance(target_field, str) else list(target_field or [])
         inputs = list(input_fields or [])
+        declared_inputs, declared_targets = (_name_list(datafile.attrs.get(key))
+                                             for key in ("input_fields", "target_fields"))
+        if declared_inputs and declared_targets and task in ("auto", "static"):
+            # Written by write_arrays / `opkit convert --input --target`: the file says which is which.
+            task = "static"
+            inputs = inputs or declared_inputs
+            targets = targets or declared_targets
         if task == "auto":
             if "solution" in names and ("coefficient" in names or "initial" in names):
                 task = "static"

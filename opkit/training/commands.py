@@ -18,6 +18,17 @@ def positive_int(text: str) -> int:
 
 
 def register(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train", help="train an operator from a YAML config (as python train.py)", add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="opkit train [fit|validate|test|predict] [--config NAME_OR_PATH] [--section.key VALUE ...]",
+        description="LightningCLI over OperatorModule and PDEDataModule, exactly as `python train.py`: every "
+                    "argument after `train` goes to it,\n`fit` is implied, and --config takes a path or a shipped "
+                    "config by name. Without arguments: the default Burgers\nrun. All options: "
+                    "`opkit train fit --help`; the resolved config: add --print_config.",
+        epilog=_configs_epilog())
+    train.set_defaults(handler=run_train, pass_through=True, parser=train)
+
     predict = subparsers.add_parser(
         "predict", help="write a trained operator's predictions for a data file (opkit schema)",
         description="Run a checkpoint (path, or a shipped name such as fno-darcy) on every sample of a data "
@@ -45,6 +56,26 @@ def register(subparsers) -> None:
                                "(default: test for the training file, all for any other file)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(handler=run_evaluate)
+
+
+def _configs_epilog() -> str:
+    from opkit.training.train_command import list_configs
+
+    configs = list_configs()
+    width = max((len(name) for name in configs), default=0)
+    lines = ["shipped configs (--config NAME):"]
+    lines += [f"  {name:<{width}}  {summary}" for name, summary in configs.items()]
+    lines.append("\nexample: opkit train --config darcy/tiny --data.path my_data.h5 --trainer.max_epochs 20")
+    return "\n".join(lines)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from opkit.training.train_command import main
+
+    if args.extra in (["-h"], ["--help"]):
+        args.parser.print_help()
+        return 0
+    return main(args.extra)
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -82,6 +82,9 @@ def _dataset_for(operator, data: str | Path, resolution=None, task: str | None =
     options = {"coordinates": bool(description.get("coordinates") or False)}
     if description.get("time_index") is not None and (task or trained_task) == "static":
         options["time_index"] = int(description["time_index"])
+    for key in ("input_fields", "target_field"):  # recorded when the training config named them
+        if description.get(key):
+            options[key] = description[key]
     dataset = PDEDataset(data, task=task or trained_task, history=history, resolution=resolution, indices=indices,
                          **options)
     if len(dataset) == 0:

@@ -263,6 +263,11 @@ class OperatorCLI(LightningCLI):
                 run_directories(root) or [Path(root) / f"{RUN_PREFIX}0"])[-1]
         if config.checkpoint.dirpath is None:
             config.checkpoint.dirpath = str(self.run_dir / "checkpoints")
+        data = config.get("data")
+        if getattr(data, "get", None) and data.get("n_val") == 0:  # every sample trains: no validation loop,
+            config.trainer.limit_val_batches = 0                    # and the checkpoint is the last epoch's
+            if config.checkpoint.monitor == "val/relative_l2":
+                config.checkpoint.monitor = None
 
     def _check_arguments(self, config) -> None:
         """Model arguments and trainer limits, before any data is read (one ConfigError each)."""

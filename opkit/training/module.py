@@ -122,11 +122,12 @@ def describe_datamodule(datamodule) -> dict[str, Any]:
                                                                           dict) else None
     sources = [("task", train, "task"), ("history", train, "history"), ("resolution", train, "spatial_shape"),
                ("time_index", train, "time_index"), ("coordinates", train, "coordinates"),
-               ("path", datamodule, "path"), ("pde", datamodule, "pde"), ("preset", datamodule, "preset")]
+               ("path", datamodule, "path"), ("pde", datamodule, "pde"), ("preset", datamodule, "preset"),
+               ("input_fields", datamodule, "input_fields"), ("target_field", datamodule, "target_field")]
     for key, owner, attribute in sources:
         value = getattr(owner, attribute, None) if owner is not None else None
         if isinstance(value, (tuple, list)):
-            value = [int(v) for v in value]
+            value = [v if isinstance(v, str) else int(v) for v in value]
         elif value is not None and not isinstance(value, (str, int, float, bool)):
             value = str(value)
         description[key] = value
