@@ -39,7 +39,7 @@ def test_the_page_goes_from_arrays_to_a_checkpoint_evaluated_at_another_resoluti
     assert error < 0.1, evaluate  # the page says about 0.04
     assert "model: fno" in inspect_checkpoint and "resolution=16x16" in inspect_checkpoint
     assert "best val/relative_l2" in inspect_checkpoint
-    checkpoint = torch.load(tmp_path / "runs/mine/checkpoints/last.ckpt", weights_only=True)
+    checkpoint = torch.load(tmp_path / "runs/mine/version_0/checkpoints/last.ckpt", weights_only=True)
     assert checkpoint["opkit"]["data"]["resolution"] == [16, 16]
     assert "Tip:" not in train  # quiet by default
     assert (tmp_path / "my_data_from_torch.h5").exists()

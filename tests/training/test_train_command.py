@@ -67,7 +67,7 @@ def _tiny_darcy_file(path, n=20, size=17):
 
 
 def _metrics(root):
-    return list(csv.DictReader(next(Path(root).glob("logs/version_*/metrics.csv")).open()))
+    return list(csv.DictReader(next(Path(root).glob("version_*/metrics.csv")).open()))
 
 
 def test_tiny_config_trains_on_a_users_file(tmp_path):
@@ -75,7 +75,7 @@ def test_tiny_config_trains_on_a_users_file(tmp_path):
     root = tmp_path / "run"
     assert main(["train", "--config", "darcy/tiny", "--data.path", str(data), "--trainer.default_root_dir",
                  str(root), "--trainer.enable_progress_bar", "false"]) == 0
-    checkpoint = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint = torch.load(root / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["epoch"] == 2 and checkpoint["hyper_parameters"]["width"] == 8  # 3 epochs of the tiny config
     assert sum(bool(row.get("val/relative_l2")) for row in _metrics(root)) == 3
 
@@ -90,7 +90,7 @@ def test_n_val_zero_trains_on_everything_and_keeps_the_last_epoch(tmp_path, capl
                      "--trainer.enable_progress_bar", "false"]) == 0
     messages = [str(w.message) for w in caught] + [record.getMessage() for record in caplog.records]
     assert not [m for m in messages if "monitored" in m or "across ranks is zero" in m], messages
-    checkpoint = torch.load(root / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint = torch.load(root / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["epoch"] == 2
     assert len(checkpoint["PDEDataModule"]["splits"]["train"]) == 18  # 20 samples - 2 test, none for validation
     assert not any(row.get("val/relative_l2") for row in _metrics(root))
