@@ -45,6 +45,12 @@ Bases (``basis=``):
   any input into [-1, 1].
 * ``"fourier"``: cos(j w x), sin(j w x), j = 1..n_frequencies, w = 2 pi / (upper -
   lower) (FourierKAN); periodic with period upper - lower.
+* ``"relu"``: relu(x), relu(-x): every edge function is a x for x > 0 and -b x for
+  x < 0, i.e. any positively homogeneous function of one variable (phi(c x) = c phi(x),
+  c > 0). With ``base_activation=None`` and ``bias=False`` the layer is positively
+  homogeneous: the KAN form of a bias-free ReLU layer (the ablations' bias-free control).
+* ``"linear"``: x: every edge function is a x; with ``base_activation=None`` and
+  ``bias=False`` the layer is linear (the ablations' linear control).
 
 Normalisation: B-spline and RBF bases only resolve inputs inside ``grid_range``
 (default [-1, 1]); normalise the inputs to about that range (opkit's channel
@@ -68,7 +74,7 @@ from torch.autograd.function import once_differentiable
 from opkit.activations import get_activation
 from opkit.errors import ConfigError
 
-BASES = ("bspline", "rbf", "chebyshev", "fourier")
+BASES = ("bspline", "rbf", "chebyshev", "fourier", "relu", "linear")
 
 
 def _positive_int(label: str, value) -> int:
@@ -207,6 +213,32 @@ def fourier_kernels(n_frequencies: int):
         angle, j = angles(z)
         K = n_frequencies
         return ((grad_features[:, K:] * torch.cos(angle) - grad_features[:, :K] * torch.sin(angle)) * j).sum(1)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def relu_kernels():
+    """[relu(z), relu(-z)]; the derivative contracts to g_0 [z > 0] - g_1 [z < 0]."""
+
+    def features(z):
+        return torch.stack([torch.relu(z), torch.relu(-z)], dim=1)
+
+    def contract_derivative(z, grad_features):
+        return grad_features[:, 0] * (z > 0) - grad_features[:, 1] * (z < 0)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def linear_kernels():
+    """[z]; the derivative contracts to g_0."""
+
+    def features(z):
+        return z.unsqueeze(1)
+
+    def contract_derivative(z, grad_features):
+        return grad_features[:, 0]
 
     return features, contract_derivative
 
@@ -406,6 +438,34 @@ class FourierBasis(_Basis):
         return scale, torch.zeros_like(scale)
 
 
+class ReLUBasis(_Basis):
+    """relu(x), relu(-x): the positively homogeneous edge functions (no grid, no scale)."""
+
+    def __init__(self, in_features: int):
+        super().__init__()
+
+    @property
+    def n_basis(self) -> int:
+        return 2
+
+    def kernels(self):
+        return relu_kernels()
+
+
+class LinearBasis(_Basis):
+    """x: the linear edge functions (no grid, no scale)."""
+
+    def __init__(self, in_features: int):
+        super().__init__()
+
+    @property
+    def n_basis(self) -> int:
+        return 1
+
+    def kernels(self):
+        return linear_kernels()
+
+
 class _BasisMatmul(torch.autograd.Function):
     """y = F(x) @ W with F the (N, n * in) basis-major features, keeping only F and z for backward.
 
@@ -435,7 +495,7 @@ class _BasisMatmul(torch.autograd.Function):
 
 
 _BASIS_CLASSES = {"bspline": BSplineBasis, "rbf": GaussianRBFBasis, "chebyshev": ChebyshevBasis,
-                  "fourier": FourierBasis}
+                  "fourier": FourierBasis, "relu": ReLUBasis, "linear": LinearBasis}
 _BASIS_ALIASES = {"b_spline": "bspline", "spline": "bspline", "gaussian": "rbf", "fastkan": "rbf",
                   "cheby": "chebyshev"}
 
@@ -467,7 +527,7 @@ class KANLinear(nn.Module):
 
     Args:
         in_features, out_features: sizes.
-        basis: "bspline" (default), "rbf", "chebyshev" or "fourier".
+        basis: "bspline" (default), "rbf", "chebyshev", "fourier", "relu" or "linear".
         base_activation: registry name (or module) of the residual branch base(x),
             "silu" as in the KAN paper; None drops the branch.
         bias: add a learnable bias per output (the KAN paper has none).

@@ -14,6 +14,11 @@ Data flow for one batch ``(inputs, target)`` in physical units:
 
 Metrics (relative L2 and MSE) are therefore in physical units as well.
 
+Closed-form models (``closed_form = True``, e.g. ``linear_fourier``) are not trained by an
+optimiser: each training epoch is one pass that ``accumulate``s the normalised pairs, and
+``solve`` runs before validation; validation, testing, checkpoints and inference are as
+for any model (``trainer.max_epochs: 1`` is all they need).
+
 Time-dependent data (Navier-Stokes, task ``step``): the model maps ``history`` frames to
 the next frame. Training is one step ahead; with ``pushforward_steps > 0`` and a target
 holding several future frames, the model is unrolled that many extra steps with gradients
@@ -81,8 +86,9 @@ class OperatorModule(LightningModule):
         model: registry name (``opkit.models.list_models()``): "fno", "mgno", "kano", ...
         in_channels, out_channels, spatial_dims: linked from the datamodule by ``train.py``
             (``spatial_dims`` reaches models that take it, so ``n_modes: 16`` means 16 per axis).
-        activation, width, n_modes, n_layers, bias: the common model arguments; ``None``
-            leaves the model's own default.
+        activation, width, n_modes, n_layers, bias, coordinates: the common model arguments;
+            ``None`` leaves the model's own default (or ``model_kwargs``' value). ``coordinates:
+            false`` also suits a model without coordinate channels (MgNO): nothing to remove.
         model_kwargs: any other model argument, passed through unchanged.
         loss: "relative_l2" (default), "relative_l1", "relative_h1" or "mse"; ``loss_kwargs``
             e.g. ``{"periodic": false}`` for relative H1 on a non-periodic grid.
@@ -104,6 +110,7 @@ class OperatorModule(LightningModule):
         n_modes: int | list[int] | None = None,
         n_layers: int | None = None,
         bias: bool = True,
+        coordinates: bool | None = None,
         model_kwargs: dict[str, Any] | None = None,
         loss: str = "relative_l2",
         loss_kwargs: dict[str, Any] | None = None,
@@ -132,16 +139,27 @@ class OperatorModule(LightningModule):
             if value is not None:
                 arguments[key] = value
         arguments["bias"] = bias
+        if coordinates is not None:
+            arguments["coordinates"] = coordinates
         if spatial_dims is not None:
             arguments["spatial_dims"] = spatial_dims
-        try:
-            self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
-        except ConfigError as error:
-            if "spatial_dims" not in arguments or "'spatial_dims'" not in str(error):
-                raise
-            del arguments["spatial_dims"]  # a model without the argument infers it
-            self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
+        # Arguments a model may lack without harm: it infers spatial_dims, and has no
+        # coordinate channels to switch off.
+        optional = [key for key in ("spatial_dims", "coordinates") if key in arguments
+                    and (key != "coordinates" or arguments[key] is False)]
+        while True:
+            try:
+                self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
+                break
+            except ConfigError as error:
+                missing = next((key for key in optional if f"'{key}'" in str(error)), None)
+                if missing is None:
+                    raise
+                optional.remove(missing)
+                del arguments[missing]
         self.loss_fn = get_loss(loss, **(loss_kwargs or {}))
+        self.closed_form = bool(getattr(self.model, "closed_form", False))
+        self.automatic_optimization = not self.closed_form
         self.input_normalizer = ChannelNormalizer.identity(in_channels)
         self.target_normalizer = ChannelNormalizer.identity(out_channels)
         self.data_description: dict[str, Any] = {}
@@ -233,9 +251,13 @@ class OperatorModule(LightningModule):
         return torch.cat(frames, dim=1)
 
     # ------------------------------------------------------------------ steps
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor | None:
         inputs, target = batch
         out_channels = self.hparams.out_channels
+        if self.closed_form:  # one step ahead for trajectories, like the first step of gradient training
+            self.model.accumulate(self.input_normalizer.encode(inputs),
+                                  self.target_normalizer.encode(target[:, :out_channels]))
+            return None
         if target.shape[1] == out_channels:
             prediction = self(inputs)
         else:
@@ -285,6 +307,19 @@ class OperatorModule(LightningModule):
                      sync_dist=True)
         return metrics
 
+    def on_train_epoch_start(self) -> None:
+        if self.closed_form:
+            self.model.reset_fit()
+
+    def on_validation_epoch_start(self) -> None:
+        # Lightning validates before on_train_epoch_end: solve the epoch's sums first.
+        if self.closed_form and self.model.fit_pending:
+            self.model.solve()
+
+    def on_train_epoch_end(self) -> None:
+        if self.closed_form and self.model.fit_pending:  # no validation this epoch
+            self.model.solve()
+
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0):
         return self._evaluate(batch, "val")
 
@@ -298,6 +333,8 @@ class OperatorModule(LightningModule):
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self):
         hp = self.hparams
+        if self.closed_form:
+            return None
         optimizer_class = torch.optim.AdamW if hp.optimizer.lower() == "adamw" else torch.optim.Adam
         optimizer = optimizer_class(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         name = str(hp.scheduler).lower()
