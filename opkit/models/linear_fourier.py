@@ -63,7 +63,9 @@ class LinearFourier(nn.Module):
 
     Args:
         in_channels, out_channels: channels of the input and output fields.
-        n_modes: kept Fourier modes, one int for every axis or a list (as in ``FNO``).
+        n_modes: kept Fourier modes, one int for every axis or a list (as in ``FNO``);
+            ``None``: every mode the training grid resolves (``grid // 2`` per axis), chosen
+            at the first ``accumulate`` (the best translation-invariant linear operator).
         spatial_dims: 1, 2 or 3; may be omitted when ``n_modes`` is a list.
         bias: fit an intercept per output channel (affine); ``False``: a linear operator.
         ridge: Tikhonov weight relative to the mean input energy per mode (1e-10: plain
@@ -82,22 +84,48 @@ class LinearFourier(nn.Module):
         super().__init__()
         check_positive_int("linear_fourier in_channels", in_channels)
         check_positive_int("linear_fourier out_channels", out_channels)
-        self.n_modes = per_axis("linear_fourier n_modes", n_modes, spatial_dims)
-        if len(self.n_modes) not in (1, 2, 3):
-            raise ConfigError(f"linear_fourier: spatial_dims must be 1, 2 or 3, got {len(self.n_modes)}")
+        if n_modes is None:
+            if spatial_dims not in (1, 2, 3):
+                raise ConfigError(f"linear_fourier: n_modes=None needs spatial_dims 1, 2 or 3, got {spatial_dims!r}")
+            self.n_modes = None
+        else:
+            self.n_modes = per_axis("linear_fourier n_modes", n_modes, spatial_dims)
+            spatial_dims = len(self.n_modes)
+        if spatial_dims not in (1, 2, 3):
+            raise ConfigError(f"linear_fourier: spatial_dims must be 1, 2 or 3, got {spatial_dims}")
         if not isinstance(ridge, (int, float)) or isinstance(ridge, bool) or not ridge >= 0:
             raise ConfigError(f"linear_fourier ridge: expected a number >= 0, got {ridge!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.spatial_dims = len(self.n_modes)
+        self.spatial_dims = spatial_dims
         self.ridge, self.high_modes = float(ridge), bool(high_modes)
-        self.spectral = SpectralConv(in_channels, out_channels, self.n_modes)
         self.pointwise = PointwiseLinear(in_channels, out_channels, bias=bias)
-        for parameter in self.parameters():
-            nn.init.zeros_(parameter)
+        nn.init.zeros_(self.pointwise.weight)
+        if bias:
+            nn.init.zeros_(self.pointwise.bias)
+        # The kept modes travel in the checkpoint, so a model fitted with n_modes=None reloads.
+        self.register_buffer("kept_modes", torch.tensor(self.n_modes or [0] * spatial_dims, dtype=torch.int64))
+        self.spectral = None if self.n_modes is None else self._make_spectral(self.n_modes)
         self.reset_fit()
 
+    def _make_spectral(self, n_modes) -> SpectralConv:
+        spectral = SpectralConv(self.in_channels, self.out_channels, tuple(int(n) for n in n_modes))
+        nn.init.zeros_(spectral.weight)
+        return spectral.to(self.pointwise.weight)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + "kept_modes"
+        if self.spectral is None and key in state_dict and int(state_dict[key].min()) > 0:
+            self.n_modes = tuple(int(n) for n in state_dict[key])
+            self.spectral = self._make_spectral(self.n_modes)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _min_grid(self):
+        return None if self.spectral is None else self.spectral.min_grid()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input("linear_fourier", x, self.in_channels, self.spatial_dims, min_grid=self.spectral.min_grid())
+        check_input("linear_fourier", x, self.in_channels, self.spatial_dims, min_grid=self._min_grid())
+        if self.spectral is None:  # not fitted yet: the zero operator (plus the zero pointwise map)
+            return self.pointwise(x)
         return self.spectral(x) + self.pointwise(x)
 
     # ------------------------------------------------------------------ closed-form fit
@@ -114,7 +142,11 @@ class LinearFourier(nn.Module):
     @torch.no_grad()
     def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
         """Add a batch of pairs ``(B, in, *spatial)``, ``(B, out, *spatial)`` to the normal equations (float64)."""
-        check_input("linear_fourier", inputs, self.in_channels, self.spatial_dims, min_grid=self.spectral.min_grid())
+        if self.spectral is None:
+            self.n_modes = tuple(max(1, n // 2) for n in inputs.shape[2:])
+            self.kept_modes.copy_(torch.tensor(self.n_modes))
+            self.spectral = self._make_spectral(self.n_modes)
+        check_input("linear_fourier", inputs, self.in_channels, self.spatial_dims, min_grid=self._min_grid())
         check_input("linear_fourier targets", targets, self.out_channels, self.spatial_dims)
         if targets.shape[0] != inputs.shape[0] or targets.shape[2:] != inputs.shape[2:]:
             raise ConfigError(f"linear_fourier: inputs {tuple(inputs.shape)} and targets {tuple(targets.shape)} "
@@ -180,4 +212,4 @@ class LinearFourier(nn.Module):
         return identity(x.reshape(-1, 1, *x.shape[2:])).reshape(x.shape[0], channels, *x.shape[2:])
 
     def extra_repr(self) -> str:
-        return f"n_modes={self.n_modes}, ridge={self.ridge:g}, high_modes={self.high_modes}"
+        return f"n_modes={self.n_modes or 'all (set by the fit)'}, ridge={self.ridge:g}, high_modes={self.high_modes}"

@@ -87,3 +87,23 @@ def test_unfitted_is_zero_and_bad_input_is_one_line():
         model.accumulate(torch.randn(2, 1, 32), torch.randn(2, 1, 32))
     with pytest.raises(ConfigError, match="ridge: expected a number >= 0"):
         build_model("linear_fourier", in_channels=1, out_channels=1, n_modes=4, spatial_dims=1, ridge=-1.0)
+
+
+def test_all_modes_when_n_modes_is_none_and_the_state_dict_reloads():
+    """n_modes=None keeps every mode of the training grid: a circular convolution is recovered exactly."""
+    generator = torch.Generator().manual_seed(3)
+    kernel = torch.randn(32, dtype=torch.float64, generator=generator)
+
+    def convolve(a):
+        return torch.fft.irfft(torch.fft.rfft(a) * torch.fft.rfft(kernel), n=32)
+
+    a = torch.randn(64, 1, 32, dtype=torch.float64, generator=generator)
+    model = fitted(build_model("linear_fourier", in_channels=1, out_channels=1, n_modes=None,
+                               spatial_dims=1).double(), a, convolve(a))
+    assert model.n_modes == (16,)
+    test = torch.randn(4, 1, 32, dtype=torch.float64, generator=generator)
+    with torch.no_grad():
+        assert (model(test) - convolve(test)).norm() / convolve(test).norm() < 1e-6
+        reloaded = build_model("linear_fourier", in_channels=1, out_channels=1, n_modes=None, spatial_dims=1).double()
+        reloaded.load_state_dict(model.state_dict())
+        assert torch.equal(reloaded(test), model(test))
