@@ -74,7 +74,9 @@ from torch.autograd.function import once_differentiable
 from opkit.activations import get_activation
 from opkit.errors import ConfigError
 
-BASES = ("bspline", "rbf", "chebyshev", "fourier", "relu", "linear")
+BASES = ("bspline", "rbf", "chebyshev", "fourier")
+# Edge-function spaces without a grid, for the ablation controls (homogeneous, linear).
+CONTROL_BASES = ("relu", "linear")
 
 
 def _positive_int(label: str, value) -> int:
@@ -502,10 +504,11 @@ _BASIS_ALIASES = {"b_spline": "bspline", "spline": "bspline", "gaussian": "rbf",
 
 def _basis_key(basis) -> str:
     if not isinstance(basis, str):
-        raise ConfigError(f"KANLinear: basis must be a name, one of {', '.join(BASES)}; got {type(basis).__name__}")
+        raise ConfigError(f"KANLinear: basis must be a name, one of {', '.join(BASES + CONTROL_BASES)}; "
+                          f"got {type(basis).__name__}")
     key = _BASIS_ALIASES.get(basis.lower(), basis.lower())
     if key not in _BASIS_CLASSES:
-        raise ConfigError(f"KANLinear: unknown basis {basis!r}; valid bases: {', '.join(BASES)}")
+        raise ConfigError(f"KANLinear: unknown basis {basis!r}; valid bases: {', '.join(BASES + CONTROL_BASES)}")
     return key
 
 
