@@ -13,6 +13,7 @@ relu_nobias   relu        none    none         scale (RMS)    relu edges      po
 linear        identity    none    none         scale (RMS)    linear edges    linear: f(a + b) = f(a) + f(b), f(0) = 0
 affine        identity    config  config       config         linear edges    affine (a linear map plus a constant)
 lstsq         (none)      none    none         scale (RMS)    (no network)    ``linear_fourier`` fitted in closed form
+lstsq_full    (none)      none    none         scale (RMS)    (no network)    ``linear_full``: dense, one small grid
 ============  ==========  ======  ===========  =============  ==============  ==========================================
 
 Why each part: a bias is a constant added inside the network; a coordinate channel is a
@@ -86,6 +87,9 @@ CONTROLS = {
     "lstsq": Control("lstsq", None, bias_free=True, kan_edges=None, model="linear_fourier",
                      extra={"trainer.max_epochs": 1},
                      claim="the best linear operator per Fourier mode, fitted in closed form (no gradient descent)"),
+    "lstsq_full": Control("lstsq_full", None, bias_free=True, kan_edges=None, model="linear_full",
+                          extra={"trainer.max_epochs": 1, "model.n_modes": None},
+                          claim="the best linear operator on the training grid (dense least squares; small grids)"),
 }
 
 

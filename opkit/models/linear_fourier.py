@@ -36,6 +36,8 @@ the inverse real FFT halves them, as in every FNO; their fit there is close, not
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -213,3 +215,112 @@ class LinearFourier(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_modes={self.n_modes or 'all (set by the fit)'}, ridge={self.ridge:g}, high_modes={self.high_modes}"
+
+
+class LinearFull(nn.Module):
+    """The full least-squares linear map on one grid: ``u = A a (+ b)``, ``A`` dense over points and channels.
+
+    ``(B, in_channels, *grid) -> (B, out_channels, *grid)`` with ``A`` of shape
+    ``(out * P, in * P)``, ``P`` the number of grid points, fitted by ridge least squares
+
+        A^T = (sum_n a_n a_n^T + lambda I)^-1 sum_n a_n u_n^T
+
+    (``a_n`` flattened; with ``bias=True`` a constant feature adds ``b``). It is the best
+    linear operator of all on that grid, with no translation invariance assumed (e.g. for
+    Dirichlet problems), so it needs more samples than ``in * P`` to be determined and runs
+    only on the grid it was fitted on. For small grids: ``in * P`` is at most ``max_features``.
+    The grid is set by the first ``accumulate`` and stored in the checkpoint.
+    """
+
+    closed_form = True
+
+    def __init__(self, in_channels: int, out_channels: int, spatial_dims: int | None = None, bias: bool = False,
+                 ridge: float = 1e-10, max_features: int = 8192):
+        super().__init__()
+        check_positive_int("linear_full in_channels", in_channels)
+        check_positive_int("linear_full out_channels", out_channels)
+        check_positive_int("linear_full max_features", max_features)
+        if not isinstance(ridge, (int, float)) or isinstance(ridge, bool) or not ridge >= 0:
+            raise ConfigError(f"linear_full ridge: expected a number >= 0, got {ridge!r}")
+        self.in_channels, self.out_channels, self.spatial_dims = in_channels, out_channels, spatial_dims
+        self.use_bias, self.ridge, self.max_features = bool(bias), float(ridge), max_features
+        self.register_buffer("grid", torch.zeros(0, dtype=torch.int64))
+        self.matrix: nn.Parameter | None = None
+        self.reset_fit()
+
+    def _allocate(self, grid, like: torch.Tensor | None = None) -> None:
+        points = math.prod(grid)
+        features = self.in_channels * points + (1 if self.use_bias else 0)
+        if features - (1 if self.use_bias else 0) > self.max_features:
+            raise ConfigError(f"linear_full: grid {tuple(grid)} with {self.in_channels} channels has "
+                              f"{features} features, above max_features={self.max_features}; use linear_fourier "
+                              "or a coarser resolution")
+        self.grid = torch.tensor(list(grid), dtype=torch.int64)
+        # dtype and device of the first fitted batch (a model cast before its fit had no matrix to cast)
+        options = {} if like is None else {"dtype": like.dtype, "device": like.device}
+        self.matrix = nn.Parameter(torch.zeros(features, self.out_channels * points, **options))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + "grid"
+        if self.matrix is None and state_dict.get(key) is not None and state_dict[key].numel():
+            self._allocate([int(n) for n in state_dict[key]], like=state_dict.get(prefix + "matrix"))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(x.shape[0], -1)
+        if self.use_bias:
+            flat = torch.cat([flat, flat.new_ones(flat.shape[0], 1)], dim=1)
+        return flat
+
+    def _check(self, x: torch.Tensor, name: str = "linear_full") -> None:
+        if self.spatial_dims is not None:
+            check_input(name, x, self.in_channels, self.spatial_dims)
+        elif x.dim() < 3 or x.shape[1] != self.in_channels:
+            raise ConfigError(f"{name}: expected input (batch, {self.in_channels}, *grid), got {tuple(x.shape)}")
+        if self.matrix is not None and tuple(x.shape[2:]) != tuple(self.grid.tolist()):
+            raise ConfigError(f"{name}: fitted on grid {tuple(self.grid.tolist())}, got {tuple(x.shape[2:])}; "
+                              "the full map runs only on its own grid")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        if self.matrix is None:
+            return x.new_zeros(x.shape[0], self.out_channels, *x.shape[2:])
+        return (self._features(x) @ self.matrix.to(x.dtype)).reshape(x.shape[0], self.out_channels, *x.shape[2:])
+
+    def reset_fit(self) -> None:
+        self._sums: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def fit_pending(self) -> bool:
+        return self._sums is not None
+
+    @torch.no_grad()
+    def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        """Add a batch of pairs ``(B, in, *grid)``, ``(B, out, *grid)`` to the normal equations (float64)."""
+        if self.matrix is None:
+            self._allocate(inputs.shape[2:], like=inputs)
+        self._check(inputs)
+        if targets.shape != (inputs.shape[0], self.out_channels, *inputs.shape[2:]):
+            raise ConfigError(f"linear_full: targets {tuple(targets.shape)}; expected "
+                              f"{(inputs.shape[0], self.out_channels, *inputs.shape[2:])}")
+        features = self._features(inputs.double())
+        outputs = targets.double().reshape(targets.shape[0], -1)
+        gram, cross = features.T @ features, features.T @ outputs
+        if self._sums is None:
+            self._sums = (gram, cross)
+        else:
+            self._sums[0].add_(gram)
+            self._sums[1].add_(cross)
+
+    @torch.no_grad()
+    def solve(self) -> None:
+        if self._sums is None:
+            raise ConfigError("linear_full: nothing to solve; accumulate training pairs first")
+        gram, cross = self._sums
+        energy = gram.diagonal().mean().clamp_min(torch.finfo(torch.float64).tiny)
+        regularised = gram + max(self.ridge, 1e-14) * energy * torch.eye(gram.shape[0], dtype=gram.dtype)
+        self.matrix.copy_(torch.linalg.solve(regularised, cross).to(self.matrix.dtype))
+        self.reset_fit()
+
+    def extra_repr(self) -> str:
+        return f"grid={tuple(self.grid.tolist()) or 'set by the fit'}, bias={self.use_bias}, ridge={self.ridge:g}"

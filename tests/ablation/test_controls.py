@@ -69,5 +69,5 @@ def test_a_control_label_with_another_value_is_refused():
 
 
 def test_every_control_states_its_claim():
-    assert set(CONTROLS) == {"relu_nobias", "linear", "affine", "lstsq"}
+    assert set(CONTROLS) == {"relu_nobias", "linear", "affine", "lstsq", "lstsq_full"}
     assert all(control.claim for control in CONTROLS.values())

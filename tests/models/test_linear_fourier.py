@@ -107,3 +107,27 @@ def test_all_modes_when_n_modes_is_none_and_the_state_dict_reloads():
         reloaded = build_model("linear_fourier", in_channels=1, out_channels=1, n_modes=None, spatial_dims=1).double()
         reloaded.load_state_dict(model.state_dict())
         assert torch.equal(reloaded(test), model(test))
+
+
+def test_linear_full_recovers_a_dense_map_on_its_grid():
+    """A dense map that no per-mode operator represents (not translation invariant), plus an intercept."""
+    generator = torch.Generator().manual_seed(4)
+    matrix = torch.randn(12, 24, dtype=torch.float64, generator=generator)  # (out * P, in * P), P = 12
+
+    def apply(a):
+        return (a.reshape(a.shape[0], -1) @ matrix.T + 0.25).reshape(a.shape[0], 1, 12)
+
+    a = torch.randn(80, 2, 12, dtype=torch.float64, generator=generator)
+    model = fitted(build_model("linear_full", in_channels=2, out_channels=1, spatial_dims=1, bias=True).double(),
+                   a, apply(a))
+    test = torch.randn(5, 2, 12, dtype=torch.float64, generator=generator)
+    with torch.no_grad():
+        torch.testing.assert_close(model(test), apply(test), rtol=0, atol=1e-8)
+        reloaded = build_model("linear_full", in_channels=2, out_channels=1, spatial_dims=1, bias=True).double()
+        reloaded.load_state_dict(model.state_dict())
+        assert torch.equal(reloaded(test), model(test))
+    with pytest.raises(ConfigError, match=r"fitted on grid \(12,\), got \(24,\); the full map runs only on its own grid"):
+        model(torch.randn(1, 2, 24, dtype=torch.float64))
+    with pytest.raises(ConfigError, match="above max_features=8192; use linear_fourier"):
+        build_model("linear_full", in_channels=1, out_channels=1, spatial_dims=2).accumulate(
+            torch.zeros(1, 1, 128, 128), torch.zeros(1, 1, 128, 128))
