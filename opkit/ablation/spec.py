@@ -309,7 +309,7 @@ def _base_operator(base_config) -> str:
         return "fno"
     data = yaml.safe_load(Path(base_config).read_text()) or {}
     model = data.get("model") if isinstance(data, dict) else None
-    return str((model or {}).get("model") or "fno") if isinstance(model, dict) else "fno"
+    return str(model.get("model") or "fno") if isinstance(model, dict) else "fno"
 
 
 def expand(sweep: Sweep) -> list[RunSpec]:

@@ -17,7 +17,8 @@ Metrics (relative L2 and MSE) are therefore in physical units as well.
 Closed-form models (``closed_form = True``, e.g. ``linear_fourier``) are not trained by an
 optimiser: each training epoch is one pass that ``accumulate``s the normalised pairs, and
 ``solve`` runs before validation; validation, testing, checkpoints and inference are as
-for any model (``trainer.max_epochs: 1`` is all they need).
+for any model (``trainer.max_epochs: 1`` is all they need). The sums are per process: fit
+them in one process (a DDP run would solve each rank's shard on its own).
 
 Time-dependent data (Navier-Stokes, task ``step``): the model maps ``history`` frames to
 the next frame. Training is one step ahead; with ``pushforward_steps > 0`` and a target
