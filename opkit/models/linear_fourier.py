@@ -142,8 +142,12 @@ class LinearFourier(nn.Module):
         return self._sums is not None
 
     @torch.no_grad()
-    def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        """Add a batch of pairs ``(B, in, *spatial)``, ``(B, out, *spatial)`` to the normal equations (float64)."""
+    def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None) -> None:
+        """Add a batch of pairs ``(B, in, *spatial)``, ``(B, out, *spatial)`` to the normal equations (float64).
+
+        ``weights`` (B,) weight each pair's squared error (``1 / ||u||^2`` makes it the squared
+        relative error, the quantity a relative-L2 training loss looks at).
+        """
         if self.spectral is None:
             self.n_modes = tuple(max(1, n // 2) for n in inputs.shape[2:])
             self.kept_modes.copy_(torch.tensor(self.n_modes))
@@ -161,6 +165,9 @@ class LinearFourier(nn.Module):
             constant = torch.zeros_like(x_hat[..., :1])
             constant[0] = points
             x_hat = torch.cat([x_hat, constant], dim=-1)
+        if weights is not None:  # rows scaled by sqrt(w): every sum below becomes a weighted sum
+            root = weights.double().to(x.device).sqrt().view(-1, *[1] * (x.dim() - 1))
+            x_hat, y_hat, x, y = x_hat * root.view(1, -1, 1), y_hat * root.view(1, -1, 1), x * root, y * root
         sums = {"gram": x_hat.conj().transpose(1, 2) @ x_hat,          # (modes, in', in')
                 "cross": x_hat.conj().transpose(1, 2) @ y_hat}         # (modes, in', out)
         if self.high_modes:
@@ -295,8 +302,9 @@ class LinearFull(nn.Module):
         return self._sums is not None
 
     @torch.no_grad()
-    def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        """Add a batch of pairs ``(B, in, *grid)``, ``(B, out, *grid)`` to the normal equations (float64)."""
+    def accumulate(self, inputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None) -> None:
+        """Add a batch of pairs ``(B, in, *grid)``, ``(B, out, *grid)`` (per-pair ``weights`` (B,) on the
+        squared error, as in ``LinearFourier.accumulate``) to the normal equations (float64)."""
         if self.matrix is None:
             self._allocate(inputs.shape[2:], like=inputs)
         self._check(inputs)
@@ -305,6 +313,9 @@ class LinearFull(nn.Module):
                               f"{(inputs.shape[0], self.out_channels, *inputs.shape[2:])}")
         features = self._features(inputs.double())
         outputs = targets.double().reshape(targets.shape[0], -1)
+        if weights is not None:
+            root = weights.double().to(features.device).sqrt().view(-1, 1)
+            features, outputs = features * root, outputs * root
         gram, cross = features.T @ features, features.T @ outputs
         if self._sums is None:
             self._sums = (gram, cross)

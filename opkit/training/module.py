@@ -16,7 +16,9 @@ Metrics (relative L2 and MSE) are therefore in physical units as well.
 
 Closed-form models (``closed_form = True``, e.g. ``linear_fourier``) are not trained by an
 optimiser: each training epoch is one pass that ``accumulate``s the normalised pairs, and
-``solve`` runs before validation; validation, testing, checkpoints and inference are as
+``solve`` runs before validation (with a relative loss, each pair weighted by ``1 / ||u||^2``,
+so the fit minimises the sum of squared relative errors, the closed-form neighbour of the
+relative-L2 loss the networks train on); validation, testing, checkpoints and inference are as
 for any model (``trainer.max_epochs: 1`` is all they need). The sums are per process: fit
 them in one process (a DDP run would solve each rank's shard on its own).
 
@@ -256,8 +258,12 @@ class OperatorModule(LightningModule):
         inputs, target = batch
         out_channels = self.hparams.out_channels
         if self.closed_form:  # one step ahead for trajectories, like the first step of gradient training
-            self.model.accumulate(self.input_normalizer.encode(inputs),
-                                  self.target_normalizer.encode(target[:, :out_channels]))
+            target = target[:, :out_channels]
+            weights = None
+            if self.hparams.loss.startswith("relative"):  # weighted like the loss: squared relative errors
+                weights = 1.0 / target.flatten(1).square().sum(1).clamp_min(torch.finfo(target.dtype).tiny)
+            self.model.accumulate(self.input_normalizer.encode(inputs), self.target_normalizer.encode(target),
+                                  weights)
             return None
         if target.shape[1] == out_channels:
             prediction = self(inputs)

@@ -131,3 +131,21 @@ def test_linear_full_recovers_a_dense_map_on_its_grid():
     with pytest.raises(ConfigError, match="above max_features=8192; use linear_fourier"):
         build_model("linear_full", in_channels=1, out_channels=1, spatial_dims=2).accumulate(
             torch.zeros(1, 1, 128, 128), torch.zeros(1, 1, 128, 128))
+
+
+def test_weights_scale_each_pairs_squared_error():
+    """Weighted least squares equals plain least squares on pairs scaled by sqrt(w) (for a linear map)."""
+    generator = torch.Generator().manual_seed(6)
+    a = torch.randn(40, 1, 16, dtype=torch.float64, generator=generator)
+    u = torch.tanh(heat(a) * 3)  # not linear: the weighting changes the fit
+    weights = torch.rand(40, dtype=torch.float64, generator=generator) * 10
+    for name, kwargs in (("linear_fourier", {"n_modes": 4}), ("linear_full", {})):
+        weighted = build_model(name, in_channels=1, out_channels=1, spatial_dims=1, **kwargs).double()
+        weighted.accumulate(a, u, weights)
+        weighted.solve()
+        scaled = fitted(build_model(name, in_channels=1, out_channels=1, spatial_dims=1, **kwargs).double(),
+                        a * weights.sqrt().view(-1, 1, 1), u * weights.sqrt().view(-1, 1, 1))
+        plain = fitted(build_model(name, in_channels=1, out_channels=1, spatial_dims=1, **kwargs).double(), a, u)
+        with torch.no_grad():
+            torch.testing.assert_close(weighted(a), scaled(a), rtol=1e-9, atol=1e-9)
+            assert (weighted(a) - plain(a)).abs().max() > 1e-4
