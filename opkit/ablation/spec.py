@@ -11,8 +11,9 @@ overrides every run shares (equal budgets), the seed set and the axes of the gri
     axes:
       task: [{label: burgers_small, overrides: {data.preset: small}}]
       activation:
-        - identity
-        - {label: relu_nobias, value: relu, overrides: {model.bias: false}}
+        - linear                            # controls (opkit/ablation/controls.py): linear,
+        - lstsq                             # relu_nobias, affine and the closed-form lstsq
+        - relu_nobias                       # imply biases, coordinates, normalisation
         - gelu
       activation_fraction: [1.0]            # partial linearisation (see partial.py)
       model.init_args.width: [32, 64]       # any dotted key is an axis too
@@ -21,7 +22,9 @@ overrides every run shares (equal budgets), the seed set and the axes of the gri
       overrides: {trainer.max_epochs: 3}
 
 Each axis value is a scalar (its label is its text) or a mapping with ``label``, an
-optional ``value`` and optional extra ``overrides``. The grid is the product of all
+optional ``value`` and optional extra ``overrides``. An activation value naming a control
+(``opkit.ablation.controls``) adds the overrides the control implies for the run's
+operator; the entry's own ``overrides`` come after them. The grid is the product of all
 axes and the seeds; every activation gets the same seeds, so runs are paired.
 
 Run ids are stable and readable: the axis labels in axis order plus the seed, e.g.
@@ -40,6 +43,7 @@ from pathlib import Path
 
 import yaml
 
+from opkit.ablation.controls import CONTROLS, control
 from opkit.errors import ConfigError
 
 DEFAULT_ENTRY = "opkit.training.run:run_experiment"
@@ -194,6 +198,12 @@ def parse_sweep(data: dict, path: Path | None = None) -> Sweep:
                 raise ConfigError(f"{where}: axes.{axis}: labels {seen[slug]!r} and {point.label!r} give the same run "
                                   f"id part {_slug(point.label)!r}; rename one")
             seen[slug] = point.label
+    for value in axes.get("activation", []):
+        if value.label in CONTROLS and value.value != value.label:
+            raise ConfigError(
+                f"{where}: axes.activation: label {value.label!r} names a control but its value is {value.value!r}; "
+                f"write '- {value.label}' (the control implies biases, coordinates and normalisation) or choose "
+                f"another label")
     for value in axes.get("activation_fraction", []):
         if not isinstance(value.value, (int, float)) or not 0.0 <= float(value.value) <= 1.0:
             raise ConfigError(f"{where}: axes.activation_fraction: expected numbers in [0, 1], got {value.value!r}")
@@ -289,13 +299,34 @@ def load_sweep(path) -> Sweep:
 
 def _combine(sweep: Sweep, combination: tuple[tuple[str, AxisValue], ...]) -> tuple[dict, dict, dict]:
     factors, values, overrides = {}, {}, dict(sweep.overrides)
+    chosen = None
     for axis, point in combination:
         factors[axis] = point.label
         values[axis] = point.value
         if axis not in NAMED_AXES:
             overrides[axis] = point.value
+        if axis == "activation" and control(point.value) is not None:
+            chosen = point  # applied last: the operator may come from a later axis
+            continue
         overrides.update(point.overrides)
+    if chosen is not None:
+        implied = control(chosen.value)
+        operator = values.get("operator") or overrides.get("model.model") or _base_operator(sweep.base_config)
+        overrides.update(implied.overrides(operator))
+        overrides.update(chosen.overrides)
+        values["activation"] = implied.activation
+        if implied.model is not None and "operator" in values:
+            values["operator"] = implied.model  # the runner sets model.model from the operator value
     return factors, values, overrides
+
+
+def _base_operator(base_config) -> str:
+    """``model.model`` of the base config (``fno``, OperatorModule's default, when it names none)."""
+    if not base_config:
+        return "fno"
+    data = yaml.safe_load(Path(base_config).read_text()) or {}
+    model = data.get("model") if isinstance(data, dict) else None
+    return str(model.get("model") or "fno") if isinstance(model, dict) else "fno"
 
 
 def expand(sweep: Sweep) -> list[RunSpec]:

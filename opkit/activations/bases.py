@@ -38,6 +38,8 @@ from torch.autograd.function import once_differentiable
 from opkit.errors import ConfigError
 
 BASES = ("bspline", "rbf", "chebyshev", "fourier")
+# Edge-function spaces without a grid, for the ablation controls (homogeneous, linear).
+CONTROL_BASES = ("relu", "linear")
 
 
 def positive_int(label: str, value) -> int:
@@ -186,6 +188,32 @@ def fourier_kernels(n_frequencies: int):
 COMPILE_MIN_VALUES = 2**20
 _compiled_kernels: dict = {}
 _compile_failure: str | None = None
+
+
+@functools.cache
+def relu_kernels():
+    """[relu(z), relu(-z)]; the derivative contracts to g_0 [z > 0] - g_1 [z < 0]."""
+
+    def features(z):
+        return torch.stack([torch.relu(z), torch.relu(-z)], dim=1)
+
+    def contract_derivative(z, grad_features):
+        return grad_features[:, 0] * (z > 0) - grad_features[:, 1] * (z < 0)
+
+    return features, contract_derivative
+
+
+@functools.cache
+def linear_kernels():
+    """[z]; the derivative contracts to g_0."""
+
+    def features(z):
+        return z.unsqueeze(1)
+
+    def contract_derivative(z, grad_features):
+        return grad_features[:, 0]
+
+    return features, contract_derivative
 
 
 def compile_disabled_reason() -> str | None:
@@ -377,6 +405,34 @@ class FourierBasis(_Basis):
 
 
 
+class ReLUBasis(_Basis):
+    """relu(x), relu(-x): the positively homogeneous edge functions (no grid, no scale)."""
+
+    def __init__(self, in_features: int):
+        super().__init__()
+
+    @property
+    def n_basis(self) -> int:
+        return 2
+
+    def kernels(self):
+        return relu_kernels()
+
+
+class LinearBasis(_Basis):
+    """x: the linear edge functions (no grid, no scale)."""
+
+    def __init__(self, in_features: int):
+        super().__init__()
+
+    @property
+    def n_basis(self) -> int:
+        return 1
+
+    def kernels(self):
+        return linear_kernels()
+
+
 class FusedBasis(torch.autograd.Function):
     """y = F(x) contracted with ``weight``, keeping only F and z = x * scale + shift for backward.
 
@@ -426,7 +482,7 @@ class FusedBasis(torch.autograd.Function):
 
 
 _BASIS_CLASSES = {"bspline": BSplineBasis, "rbf": GaussianRBFBasis, "chebyshev": ChebyshevBasis,
-                  "fourier": FourierBasis}
+                  "fourier": FourierBasis, "relu": ReLUBasis, "linear": LinearBasis}
 _BASIS_ALIASES = {"b_spline": "bspline", "spline": "bspline", "gaussian": "rbf", "fastkan": "rbf",
                   "cheby": "chebyshev"}
 
@@ -434,10 +490,11 @@ _BASIS_ALIASES = {"b_spline": "bspline", "spline": "bspline", "gaussian": "rbf",
 def canonical_basis(basis) -> str:
     """The name in ``BASES`` for a basis name or alias (``"spline"``, ``"gaussian"``, ...); ConfigError otherwise."""
     if not isinstance(basis, str):
-        raise ConfigError(f"KANLinear: basis must be a name, one of {', '.join(BASES)}; got {type(basis).__name__}")
+        raise ConfigError(f"KANLinear: basis must be a name, one of {', '.join(BASES + CONTROL_BASES)}; "
+                          f"got {type(basis).__name__}")
     key = _BASIS_ALIASES.get(basis.lower(), basis.lower())
     if key not in _BASIS_CLASSES:
-        raise ConfigError(f"KANLinear: unknown basis {basis!r}; valid bases: {', '.join(BASES)}")
+        raise ConfigError(f"KANLinear: unknown basis {basis!r}; valid bases: {', '.join(BASES + CONTROL_BASES)}")
     return key
 
 

@@ -53,6 +53,17 @@ def split_indices(n_samples: int, n_train: int | None = None, n_val: int | None 
     return {"train": sorted(train.tolist()), "val": sorted(val.tolist()), "test": sorted(test.tolist())}
 
 
+def _normalize_mode(normalize) -> str:
+    """``normalize`` as one of ``"standard"``, ``"scale"``, ``"none"`` (booleans: standard / none)."""
+    if normalize is True or normalize == "standard":
+        return "standard"
+    if normalize is False or normalize in ("none", None):
+        return "none"
+    if normalize == "scale":
+        return "scale"
+    raise ConfigError(f"PDEDataModule: normalize={normalize!r}; expected true, false, 'standard', 'scale' or 'none'")
+
+
 def _process_rank() -> int:
     """This process's rank in a distributed launch (0 when not distributed)."""
     for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):
@@ -81,7 +92,9 @@ class PDEDataModule(L.LightningDataModule):
         batch_size, num_workers: DataLoader settings.
         resolution, test_resolution: training (and validation) and test resolutions; the test
             set may be finer than the training set (train at 64, test at 128 from one file).
-        normalize: fit per-channel normalisers on the training split.
+        normalize: per-channel normalisers fitted on the training split: ``true`` or
+            ``"standard"`` (mean and std), ``"scale"`` (divide by the RMS, no mean shift: a
+            linear map, as the bias-free and linear controls need), ``false`` or ``"none"``.
         coordinates, task, history, time_index, cache: passed to ``PDEDataset``.
         input_fields, target_field: the fields stacked as input channels and the target field(s)
             (default: the file's own ``input_fields``/``target_fields`` attributes, else from the task).
@@ -95,7 +108,7 @@ class PDEDataModule(L.LightningDataModule):
                  n_val: int | None = None, n_test: int | None = None, split_seed: int = 0,
                  test_path: str | None = None, batch_size: int = 16, num_workers: int = 0,
                  resolution: int | list[int] | None = None, test_resolution: int | list[int] | None = None,
-                 normalize: bool = True, coordinates: bool = False, task: str = "auto", history: int = 1,
+                 normalize: bool | str = True, coordinates: bool = False, task: str = "auto", history: int = 1,
                  time_index: int = -1, cache: bool = False, input_fields: list[str] | None = None,
                  target_field: str | list[str] | None = None):
         super().__init__()
@@ -114,7 +127,7 @@ class PDEDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.batch_size, self.num_workers = batch_size, num_workers
         self.resolution, self.test_resolution = resolution, test_resolution
-        self.normalize = normalize
+        self.normalize = _normalize_mode(normalize)
         self.task, self.history = task, history
         self.input_fields, self.target_field = input_fields, target_field
         self.dataset_options = {"task": task, "history": history, "time_index": time_index,
@@ -182,7 +195,7 @@ class PDEDataModule(L.LightningDataModule):
             return
         self._build()
         train = self.datasets["train"]
-        if not self.normalize:
+        if self.normalize == "none":
             self._input_normalizer = ChannelNormalizer.identity(train.in_channels)
             self._target_normalizer = ChannelNormalizer.identity(train.out_channels)
             return
@@ -195,8 +208,8 @@ class PDEDataModule(L.LightningDataModule):
             inputs.update(x)
             targets.update(y)
         train.close()  # no open handle in this process when loader workers fork
-        self._input_normalizer = inputs.normalizer()
-        self._target_normalizer = targets.normalizer()
+        self._input_normalizer = inputs.normalizer(mode=self.normalize)
+        self._target_normalizer = targets.normalizer(mode=self.normalize)
 
     def setup(self, stage: str | None = None) -> None:
         self._fit_normalizers()

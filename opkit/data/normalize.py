@@ -1,5 +1,8 @@
 """Per-channel normalisation, fitted on the training split and saved with the model.
 
+Two kinds: ``standard`` (subtract the mean, divide by the std) and ``scale`` (divide by
+the root mean square, no shift: a linear map, for the bias-free and linear controls).
+
 ``ChannelNormalizer`` is an ``nn.Module`` whose mean and std are buffers: copied into a
 LightningModule, they travel in its checkpoint, so predictions can be decoded later.
 """
@@ -11,7 +14,11 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from opkit.data.moments import StreamingMoments
 from opkit.errors import ConfigError
+
+
+NORMALIZER_MODES = ("standard", "scale")
 
 
 class ChannelNormalizer(nn.Module):
@@ -40,12 +47,19 @@ class ChannelNormalizer(nn.Module):
         return cls(torch.zeros(num_channels), torch.ones(num_channels), eps=0.0)
 
     @classmethod
-    def fit(cls, samples: Iterable[torch.Tensor], eps: float = 1e-6) -> "ChannelNormalizer":
-        """Fit on ``samples``, each ``(channels, *spatial)``: population mean and std per channel."""
+    def fit(cls, samples: Iterable[torch.Tensor], eps: float = 1e-6, mode: str = "standard") -> "ChannelNormalizer":
+        """Fit on ``samples``, each ``(channels, *spatial)``: population mean and std per channel.
+
+        ``mode="scale"`` fits a scale-only normaliser: mean 0 and the root mean square
+        ``sqrt(E[x^2])`` as the scale, so ``encode`` and ``decode`` are linear maps (no shift),
+        as the bias-free and linear controls need.
+        """
+        if mode not in NORMALIZER_MODES:
+            raise ConfigError(f"ChannelNormalizer.fit: mode {mode!r}; expected one of {', '.join(NORMALIZER_MODES)}")
         moments = RunningMoments()
         for sample in samples:
             moments.update(sample)
-        return moments.normalizer(eps)
+        return moments.normalizer(eps, mode)
 
     @property
     def num_channels(self) -> int:
@@ -72,34 +86,25 @@ class ChannelNormalizer(nn.Module):
         return f"channels={self.num_channels}, eps={self.eps}"
 
 
-class RunningMoments:
-    """Per-channel count, sum and sum of squares, accumulated sample by sample in float64.
+class RunningMoments(StreamingMoments):
+    """Per-channel moments of ``(channels, *spatial)`` samples, one at a time (``StreamingMoments``).
 
     One pass over a dataset can feed several of these (inputs and targets) without keeping
-    the samples; float64 sums make the result independent of the sample order.
+    the samples; the float64 pairwise merge makes the result independent of the sample order.
     """
-
-    def __init__(self):
-        self.count = 0
-        self.total: torch.Tensor | None = None
-        self.square: torch.Tensor | None = None
 
     def update(self, sample: torch.Tensor) -> None:
         """Add one ``(channels, *spatial)`` sample."""
-        values = torch.as_tensor(sample).to(torch.float64).flatten(1)
-        if self.total is None:
-            self.total = torch.zeros(values.shape[0], dtype=torch.float64)
-            self.square = torch.zeros_like(self.total)
-        elif values.shape[0] != self.total.shape[0]:
-            raise ConfigError(f"ChannelNormalizer.fit: a sample has {values.shape[0]} channels; expected "
-                              f"{self.total.shape[0]} like the first")
-        self.total += values.sum(1)
-        self.square += (values * values).sum(1)
-        self.count += values.shape[1]
+        values = torch.as_tensor(sample).detach().to("cpu", torch.float64)
+        try:
+            super().update(values.reshape(values.shape[0], -1).numpy())
+        except ValueError as error:
+            raise ConfigError(f"ChannelNormalizer.fit: {str(error).replace('block', 'sample')}") from None
 
-    def normalizer(self, eps: float = 1e-6) -> ChannelNormalizer:
-        if self.total is None:
+    def normalizer(self, eps: float = 1e-6, mode: str = "standard") -> ChannelNormalizer:
+        """The fitted normaliser: ``"standard"`` (mean and std) or ``"scale"`` (mean 0, RMS as scale)."""
+        if self.mean is None:
             raise ConfigError("ChannelNormalizer.fit: no samples; expected a non-empty training split")
-        mean = self.total / self.count
-        variance = (self.square / self.count - mean * mean).clamp_min(0.0)
-        return ChannelNormalizer(mean, variance.sqrt(), eps=eps)
+        if mode == "scale":
+            return ChannelNormalizer(torch.zeros(self.channels), torch.from_numpy(self.rms), eps=eps)
+        return ChannelNormalizer(torch.from_numpy(self.mean), torch.from_numpy(self.std), eps=eps)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from opkit import __version__
 from opkit.data import schema
+from opkit.data.moments import StreamingMoments
 from opkit.data.schema import FieldLayout, as_layout
 from opkit.errors import DataError
 from opkit.io import atomic_path, check_output_path
@@ -120,30 +121,22 @@ def write_samples(handle: h5py.File, indices, arrays: dict[str, np.ndarray]) -> 
 def statistics(dataset, path="<array>", field: str | None = None) -> dict[str, float]:
     """Mean, std, min and max over every value of ``dataset`` (h5py dataset or array), block by block.
 
-    Block means and squared deviations are merged with Chan et al.'s pairwise update, so
-    the result does not suffer from cancellation on large files.
+    The blocks are merged by ``StreamingMoments`` (Chan et al.'s pairwise update), so the
+    result does not suffer from cancellation on large files.
     """
     n_samples = dataset.shape[0]
     per_sample = max(1, math.prod(dataset.shape[1:]))
     block = max(1, STATISTICS_BLOCK_BYTES // (4 * per_sample))
-    count, mean, m2 = 0, 0.0, 0.0
-    low, high = math.inf, -math.inf
+    moments = StreamingMoments()
     for start in range(0, n_samples, block):
         values = np.asarray(dataset[start:start + block], dtype=np.float64)
         if not np.isfinite(values).all():
             raise DataError(path, "non-finite values (NaN or Inf); expected finite numbers", field=field)
-        n_block = values.size
-        block_mean = float(values.mean())
-        block_m2 = float(((values - block_mean) ** 2).sum())
-        delta = block_mean - mean
-        total = count + n_block
-        mean += delta * n_block / total
-        m2 += block_m2 + delta * delta * count * n_block / total
-        count = total
-        low, high = min(low, float(values.min())), max(high, float(values.max()))
-    if count == 0:
+        moments.update(values.reshape(1, -1))
+    if moments.count == 0:
         raise DataError(path, "no values; expected at least one sample", field=field)
-    return {"mean": mean, "std": math.sqrt(m2 / count), "min": low, "max": high}
+    return {"mean": float(moments.mean[0]), "std": float(moments.std[0]), "min": float(moments.minimum[0]),
+            "max": float(moments.maximum[0])}
 
 
 def nonfinite_count(dataset) -> tuple[int, int]:

@@ -45,6 +45,12 @@ Bases (``basis=``):
   any input into [-1, 1].
 * ``"fourier"``: cos(j w x), sin(j w x), j = 1..n_frequencies, w = 2 pi / (upper -
   lower) (FourierKAN); periodic with period upper - lower.
+* ``"relu"``: relu(x), relu(-x): every edge function is a x for x > 0 and -b x for
+  x < 0, i.e. any positively homogeneous function of one variable (phi(c x) = c phi(x),
+  c > 0). With ``base_activation=None`` and ``bias=False`` the layer is positively
+  homogeneous: the KAN form of a bias-free ReLU layer (the ablations' bias-free control).
+* ``"linear"``: x: every edge function is a x; with ``base_activation=None`` and
+  ``bias=False`` the layer is linear (the ablations' linear control).
 
 Normalisation: B-spline and RBF bases only resolve inputs inside ``grid_range``
 (default [-1, 1]); normalise the inputs to about that range (opkit's channel
@@ -73,7 +79,7 @@ class KANLinear(nn.Module):
 
     Args:
         in_features, out_features: sizes.
-        basis: "bspline" (default), "rbf", "chebyshev" or "fourier".
+        basis: "bspline" (default), "rbf", "chebyshev", "fourier", "relu" or "linear".
         base_activation: registry name (or module) of the residual branch base(x),
             "silu" as in the KAN paper; None drops the branch.
         bias: add a learnable bias per output (the KAN paper has none).

@@ -40,7 +40,7 @@ class DivergenceMonitor(Callback):
         self.diverged_epoch: int | None = None
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx: int) -> None:
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # {} when a step returns nothing
         if loss is None:
             return
         value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)

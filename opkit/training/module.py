@@ -14,6 +14,14 @@ Data flow for one batch ``(inputs, target)`` in physical units:
 
 Metrics (relative L2 and MSE) are therefore in physical units as well.
 
+Closed-form models (``closed_form = True``, e.g. ``linear_fourier``) are not trained by an
+optimiser: each training epoch is one pass that ``accumulate``s the normalised pairs, and
+``solve`` runs before validation (with a relative loss, each pair weighted by ``1 / ||u||^2``,
+so the fit minimises the sum of squared relative errors, the closed-form neighbour of the
+relative-L2 loss the networks train on); validation, testing, checkpoints and inference are as
+for any model (``trainer.max_epochs: 1`` is all they need). The sums are per process: fit
+them in one process (a DDP run would solve each rank's shard on its own).
+
 Time-dependent data (Navier-Stokes, task ``step``): the model maps ``history`` frames to
 the next frame. Training is one step ahead; with ``pushforward_steps > 0`` and a target
 holding several future frames, the model is unrolled that many extra steps with gradients
@@ -47,6 +55,21 @@ def build_operator(name: str, **kwargs) -> nn.Module:
     from opkit.models import build_model
 
     return build_model(name, **kwargs)
+
+
+def _accepted_arguments(name) -> set[str] | None:
+    """Keyword arguments the registry's model ``name`` takes; None when unknown or it takes ``**kwargs``."""
+    import inspect
+
+    from opkit.models.registry import _MODELS
+
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in _MODELS:
+        return None
+    parameters = inspect.signature(_MODELS[key]).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    return set(parameters)
 
 
 def check_operator(name: str, **kwargs) -> None:
@@ -182,8 +205,9 @@ class OperatorModule(LightningModule):
         model: registry name (``opkit.models.list_models()``): "fno", "mgno", "kano", ...
         in_channels, out_channels, spatial_dims: linked from the datamodule by ``train.py``
             (``spatial_dims`` reaches models that take it, so ``n_modes: 16`` means 16 per axis).
-        activation, width, n_modes, n_layers, bias: the common model arguments; ``None``
-            leaves the model's own default.
+        activation, width, n_modes, n_layers, bias, coordinates: the common model arguments;
+            ``None`` leaves the model's own default (or ``model_kwargs``' value). ``coordinates:
+            false`` also suits a model without coordinate channels (MgNO): nothing to remove.
         model_kwargs: any other model argument, passed through unchanged.
         loss: "relative_l2" (default), "relative_l1", "relative_h1" or "mse"; ``loss_kwargs``
             e.g. ``{"periodic": false}`` for relative H1 on a non-periodic grid.
@@ -208,6 +232,7 @@ class OperatorModule(LightningModule):
         n_modes: int | list[int] | None = None,
         n_layers: int | None = None,
         bias: bool = True,
+        coordinates: bool | None = None,
         model_kwargs: dict[str, Any] | None = None,
         loss: str = "relative_l2",
         loss_kwargs: dict[str, Any] | None = None,
@@ -235,18 +260,23 @@ class OperatorModule(LightningModule):
             if value is not None:
                 arguments[key] = value
         arguments["bias"] = bias
+        if coordinates is not None:
+            arguments["coordinates"] = coordinates
         if spatial_dims is not None:
             arguments["spatial_dims"] = spatial_dims
-        try:
-            self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
-        except ConfigError as error:
-            if "spatial_dims" not in arguments or "'spatial_dims'" not in str(error):
-                raise
-            del arguments["spatial_dims"]  # a model without the argument infers it
-            self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
+        # Arguments a model may lack without harm (asked of the registry's signature): it infers
+        # spatial_dims, and has no coordinate channels to switch off.
+        accepted = _accepted_arguments(model)
+        for key in ("spatial_dims", "coordinates"):
+            if (accepted is not None and key in arguments and key not in accepted
+                    and (key != "coordinates" or arguments[key] is False)):
+                del arguments[key]
+        self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
         if compile is not False:
             compile_model(self.model, compile)
         self.loss_fn = get_loss(loss, **(loss_kwargs or {}))
+        self.closed_form = bool(getattr(self.model, "closed_form", False))
+        self.automatic_optimization = not self.closed_form
         self.input_normalizer = ChannelNormalizer.identity(in_channels)
         self.target_normalizer = ChannelNormalizer.identity(out_channels)
         self.data_description: dict[str, Any] = {}
@@ -346,9 +376,17 @@ class OperatorModule(LightningModule):
         return torch.cat(frames, dim=1)
 
     # ------------------------------------------------------------------ steps
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor | None:
         inputs, target = batch
         out_channels = self.hparams.out_channels
+        if self.closed_form:  # one step ahead for trajectories, like the first step of gradient training
+            target = target[:, :out_channels]
+            weights = None
+            if self.hparams.loss.startswith("relative"):  # weighted like the loss: squared relative errors
+                weights = 1.0 / target.flatten(1).square().sum(1).clamp_min(torch.finfo(target.dtype).tiny)
+            self.model.accumulate(self.input_normalizer.encode(inputs), self.target_normalizer.encode(target),
+                                  weights)
+            return None
         if target.shape[1] == out_channels:
             prediction = self(inputs)
         else:
@@ -398,6 +436,19 @@ class OperatorModule(LightningModule):
                      sync_dist=True)
         return metrics
 
+    def on_train_epoch_start(self) -> None:
+        if self.closed_form:
+            self.model.reset_fit()
+
+    def on_validation_epoch_start(self) -> None:
+        # Lightning validates before on_train_epoch_end: solve the epoch's sums first.
+        if self.closed_form and self.model.fit_pending:
+            self.model.solve()
+
+    def on_train_epoch_end(self) -> None:
+        if self.closed_form and self.model.fit_pending:  # no validation this epoch
+            self.model.solve()
+
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0):
         return self._evaluate(batch, "val")
 
@@ -411,6 +462,8 @@ class OperatorModule(LightningModule):
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self):
         hp = self.hparams
+        if self.closed_form:
+            return None
         optimizer_class = torch.optim.AdamW if hp.optimizer.lower() == "adamw" else torch.optim.Adam
         optimizer = optimizer_class(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         name = str(hp.scheduler).lower()

@@ -13,7 +13,7 @@ SWEEP = {
     "overrides": {"trainer.max_epochs": 2},
     "axes": {
         "operator": ["fno"],
-        "activation": ["gelu", {"label": "relu_nobias", "value": "relu", "overrides": {"model.bias": False}}, "identity"],
+        "activation": ["gelu", "relu_nobias", "identity"],
         "model.width": [8, 16],
     },
 }

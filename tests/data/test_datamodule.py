@@ -109,3 +109,14 @@ def test_other_ranks_wait_for_rank_zero(tmp_path, opkit_files, fake_pde_module, 
     module = PDEDataModule(path, pde="darcy", preset="tiny", n_samples=6, n_train=4, n_val=1, n_test=1)
     assert module.in_channels == 1
     assert fake_pde_module.made == []                                      # this rank generated nothing
+
+
+def test_scale_only_normalizers_divide_by_the_training_rms(opkit_files):
+    module = PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1, split_seed=1, normalize="scale")
+    module.setup("fit")
+    on_train = opkit_files.solution.astype(np.float64)[module.splits["train"]]
+    assert module.target_normalizer.mean.item() == 0.0
+    assert module.target_normalizer.std.item() == pytest.approx(np.sqrt((on_train ** 2).mean()), rel=1e-6)
+    assert module.input_normalizer.mean.item() == 0.0
+    with pytest.raises(ConfigError, match="normalize='rms'; expected true, false, 'standard', 'scale' or 'none'"):
+        PDEDataModule(opkit_files.darcy, normalize="rms")

@@ -44,3 +44,18 @@ def test_identity_changes_nothing_and_wrong_channels_fail():
         ChannelNormalizer.fit([])
     with pytest.raises(ConfigError, match="a sample has 3 channels; expected 2 like the first"):
         ChannelNormalizer.fit([torch.zeros(2, 4), torch.zeros(3, 4)])
+
+
+def test_scale_only_normaliser_divides_by_the_rms_and_is_linear():
+    generator = torch.Generator().manual_seed(2)
+    samples = [torch.randn(2, 16, generator=generator) + torch.tensor([[3.0], [-1.0]]) for _ in range(5)]
+    normalizer = ChannelNormalizer.fit(samples, mode="scale")
+    stacked = torch.stack(samples).double()
+    assert torch.equal(normalizer.mean, torch.zeros(2))
+    torch.testing.assert_close(normalizer.std, stacked.square().mean(dim=(0, 2)).sqrt().float())
+    a, b = torch.randn(3, 2, 16, dtype=torch.float64), torch.randn(3, 2, 16, dtype=torch.float64)
+    normalizer = normalizer.double()
+    torch.testing.assert_close(normalizer.encode(a + 2.5 * b), normalizer.encode(a) + 2.5 * normalizer.encode(b),
+                               rtol=1e-14, atol=1e-14)
+    with pytest.raises(ConfigError, match="mode 'rms'; expected one of standard, scale"):
+        ChannelNormalizer.fit(samples, mode="rms")

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from opkit.activations.bases import BASES
+from opkit.activations.bases import BASES, CONTROL_BASES
 from opkit.errors import ConfigError
 from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANLinear
 
@@ -35,7 +35,7 @@ def test_bspline_zero_outside_span_in_float32_far_away():
     assert torch.isfinite(x.grad).all()
 
 
-@pytest.mark.parametrize("basis", BASES)
+@pytest.mark.parametrize("basis", BASES + CONTROL_BASES)
 def test_fused_backward_matches_autograd_and_gradcheck(basis, float64_default):
     torch.manual_seed(0)
     fused = KANLinear(3, 2, basis=basis, bias=True)
@@ -51,6 +51,23 @@ def test_fused_backward_matches_autograd_and_gradcheck(basis, float64_default):
     grads_plain = torch.autograd.grad((out_plain * weights).sum(), (x, *plain.parameters()))
     for a, b in zip(grads_fused, grads_plain):
         torch.testing.assert_close(a, b)
+
+
+def test_control_bases_give_homogeneous_and_linear_layers(float64_default):
+    """relu basis: phi(x) = a relu(x) + b relu(-x), so the layer is positively homogeneous
+    (not odd); linear basis: phi(x) = a x, a linear layer. Without base branch and bias."""
+    torch.manual_seed(1)
+    x, y = torch.randn(2, 7, 4)
+    relu = KANLinear(4, 3, basis="relu", base_activation=None)
+    for c in (0.5, 2.0, 10.0):
+        torch.testing.assert_close(relu(c * x), c * relu(x), rtol=1e-13, atol=0)
+    assert (relu(-x) + relu(x)).abs().max() > 1e-3
+    expected = (relu.spline_scale[None] * (relu.coefficients[None, ..., 0] * F.relu(x)[:, None]
+                                            + relu.coefficients[None, ..., 1] * F.relu(-x)[:, None])).sum(-1)
+    torch.testing.assert_close(relu(x), expected)
+    linear = KANLinear(4, 3, basis="linear", base_activation=None)
+    torch.testing.assert_close(linear(x + 3 * y), linear(x) + 3 * linear(y), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(linear(x), x @ (linear.spline_scale * linear.coefficients[..., 0]).T)
 
 
 def test_unfused_supports_second_derivatives(float64_default):

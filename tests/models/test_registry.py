@@ -14,7 +14,11 @@ TINY = {
     "mgno": dict(width=6, n_layers=2, levels=3, smoothing=[1, 1]),
     "kano": dict(width=6, n_modes=4, n_layers=2),
     "kano_s": dict(width=6, n_modes=4, n_layers=2),
+    "linear_fourier": dict(n_modes=4),
+    "linear_full": dict(),
 }
+# Models trained by gradient descent (the linear_* baselines are fitted in closed form: tests/models/test_linear_fourier.py).
+TRAINED = sorted(name for name in TINY if not name.startswith("linear_"))
 GRID = {1: (16,), 2: (16, 12)}
 
 
@@ -38,7 +42,7 @@ def test_unknown_argument_is_a_config_error():
         build_model("fno", in_channels=1, out_channels=1, hidden=3)
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", TRAINED)
 @pytest.mark.parametrize("spatial_dims", [1, 2])
 def test_gradients_reach_every_parameter(name, spatial_dims):
     torch.manual_seed(0)
@@ -48,7 +52,7 @@ def test_gradients_reach_every_parameter(name, spatial_dims):
     assert not missing
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", TRAINED)
 def test_float64_and_seed_reproducibility(name):
     torch.manual_seed(3)
     first = tiny(name, 2).double()
@@ -63,7 +67,7 @@ def test_float64_and_seed_reproducibility(name):
     assert not torch.equal(tiny(name, 2).double()(x), out)
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", TRAINED)
 def test_every_registry_activation_plugs_in(name):
     x = torch.randn(2, 2, 16)
     for info in list_activations():
@@ -77,13 +81,13 @@ def test_every_registry_activation_plugs_in(name):
             assert learnable and all(p.grad is not None for p in learnable), info.name
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", TRAINED + ["linear_fourier"])  # linear_full has no matrix before its fit
 def test_count_parameters_matches_manual_sum(name):
     model = tiny(name, 2)
     assert count_parameters(model) == sum(p.numel() for p in model.parameters()) > 0
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", TRAINED)
 def test_tiny_model_overfits_tiny_dataset(name):
     """A smooth 1D operator (a shifted, scaled copy of the input) on 4 samples: Adam
     drives the MSE down by at least 100x in a few hundred steps."""

@@ -168,3 +168,18 @@ def test_divergence_is_reported_not_raised(tmp_path):
                              progress_bar=False)
     assert results["diverged"] and results["diverged_epoch"] == 0
     assert math.isnan(results["test/relative_l2"]) and results["epochs"] == 1  # stopped in the first epoch
+
+
+def test_coordinates_argument_overrides_model_kwargs_and_suits_models_without_them(monkeypatch):
+    from opkit.models import build_model
+
+    monkeypatch.setattr(module_file, "build_operator", build_model)
+    with_coordinates = {"model_kwargs": {"coordinates": True}, "spatial_dims": 1, "width": 4, "n_modes": 2,
+                        "n_layers": 1}
+    assert OperatorModule(model="fno", **with_coordinates).model.coordinates is True
+    assert OperatorModule(model="fno", coordinates=False, **with_coordinates).model.coordinates is False
+    mgno = OperatorModule(model="mgno", spatial_dims=1, width=4, n_layers=1, coordinates=False,
+                          model_kwargs={"levels": 2})
+    assert type(mgno.model).__name__ == "MgNO"
+    with pytest.raises(ConfigError, match="model 'mgno': got an unexpected keyword argument 'coordinates'"):
+        OperatorModule(model="mgno", spatial_dims=1, width=4, n_layers=1, coordinates=True, model_kwargs={"levels": 2})
