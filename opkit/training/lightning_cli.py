@@ -94,11 +94,27 @@ class RunCSVLogger(CSVLogger):
         return super().experiment
 
 
+class RunTensorBoardLogger(TensorBoardLogger):
+    """TensorBoard events of one run, every stage kept.
+
+    Lightning closes the writer after ``fit`` and ``test`` opens a new event file; tensorboardX
+    names event files by the second and the host only, so a test that starts within the same
+    second as fit ended replaced fit's file (the validation curves were lost). Each file written
+    after the first gets its own suffix.
+    """
+
+    def finalize(self, status: str) -> None:
+        super().finalize(status)
+        self._experiment = None  # the next stage opens a new writer, with a new file name
+        self._files = getattr(self, "_files", 0) + 1
+        self._kwargs["filename_suffix"] = f".{os.getpid()}.{self._files}"
+
+
 def default_loggers(root: str, version: str, resume_step: int | None = None) -> list:
     """CSV logs always; TensorBoard beside them when ``tensorboard`` is importable; both in ``<root>/<version>``."""
     loggers = [RunCSVLogger(root, version, resume_step)]
     if importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None:
-        loggers.append(TensorBoardLogger(save_dir=root, name="", version=version))
+        loggers.append(RunTensorBoardLogger(save_dir=root, name="", version=version))
     return loggers
 
 

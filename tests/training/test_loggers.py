@@ -57,7 +57,7 @@ def _csv_column(log_dir, name):
 def test_tensorboard_logger_from_the_config(tmp_path):
     pytest.importorskip("tensorboardX")
     config = dict(CONFIG, trainer={**CONFIG["trainer"], "logger": {
-        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "class_path": "opkit.training.lightning_cli.RunTensorBoardLogger",
         "init_args": {"save_dir": str(tmp_path / "tb"), "name": "affine"}}})
     run_experiment(config, run_dir=tmp_path / "run", datamodule_class=AffineDataModule, progress_bar=False)
     scalars = read_scalars(tmp_path / "tb" / "affine" / "version_0")
