@@ -21,12 +21,48 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # workers import the fake problem from tests.data.conftest through this path
+sys.path.insert(0, str(REPO))
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    dims: tuple
+    shape: tuple
+    description: str
+
+
+class FakeProblem:
+    """tests/data/conftest.py's FakeProblem, cut down: ``initial[i] = rng([seed, i]).normal(n_x)``,
+    ``solution[i, k] = initial[i] exp(-t_k)``; ``fail_after`` generate calls, then RuntimeError.
+
+    Defined here rather than imported from the tests so that the spawned workers, which import
+    this script, do not also import pytest and scipy in every iteration.
+    """
+
+    def __init__(self, batch_size=3, fail_after=None, n_x=8, n_t=5):
+        field = Field
+        self.pde, self.preset, self.solver = "fake", "tiny", "closed form, exact"
+        self.params = {"n_x": n_x, "n_t": n_t}
+        self.fields = [field("initial", ("x",), (n_x,), "u(0, x)"), field("solution", ("t", "x"), (n_t, n_x), "u")]
+        self.coords = {"x": np.linspace(0, 1, n_x, endpoint=False), "t": np.linspace(0, 1, n_t)}
+        self.boundary_conditions = {"x": "periodic"}
+        self.batch_size, self.fail_after, self.calls = batch_size, fail_after, 0
+
+    def generate(self, indices, base_seed):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise RuntimeError("simulated interruption")
+        self.calls += 1
+        initial = np.stack([np.random.default_rng([base_seed, i]).standard_normal(self.params["n_x"])
+                            for i in indices]).astype(np.float32)
+        decay = np.exp(-self.coords["t"]).astype(np.float32)
+        return {"initial": initial, "solution": initial[:, None, :] * decay[None, :, None]}
 
 
 def one_iteration(directory: Path, n_samples: int = 8) -> None:
@@ -34,11 +70,10 @@ def one_iteration(directory: Path, n_samples: int = 8) -> None:
     import h5py
 
     from opkit.data.generate import generate_dataset, partial_path
-    from tests.data.conftest import FakeProblem
 
     out = directory / "fake.h5"
     try:
-        generate_dataset(FakeProblem(batch_size=1, fail_after=1, fail_with=RuntimeError), out, n_samples,
+        generate_dataset(FakeProblem(batch_size=1, fail_after=1), out, n_samples,
                          workers=2, progress=False)
     except RuntimeError as error:
         assert "simulated interruption" in str(error), error

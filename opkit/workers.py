@@ -3,9 +3,11 @@
 ``opkit generate --workers N`` and ``opkit ablate --workers N`` run their work in a
 ``concurrent.futures.ProcessPoolExecutor`` built from the pieces here:
 
-* ``worker_context()``: forkserver (or spawn) processes, never ``fork``: the parent has
-  threads (tqdm's monitor, torch's pools) and a forked copy of a lock held by one of them
-  stays locked forever in the child.
+* ``worker_context()``: spawned processes, never ``fork``: the parent has threads (tqdm's
+  monitor, torch's pools) and a forked copy of a lock held by one of them stays locked
+  forever in the child. Not forkserver either: its workers are children of the fork
+  server, which outlives a killed parent as long as they run, so the kernel's
+  parent-death signal below would never fire.
 * A worker that dies (SIGKILL, the OOM killer) fails every pending future with
   ``BrokenProcessPool`` instead of leaving the parent waiting; ``describe_dead_workers``
   turns that into one line. Results sent back must stay small (well under the 4 KiB a
@@ -32,19 +34,18 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def worker_context():
-    """The multiprocessing context for worker pools: forkserver where available, else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """The multiprocessing context for worker pools: spawn (see the module docstring)."""
+    return multiprocessing.get_context("spawn")
 
 
 def die_with_parent() -> None:
     """Make this worker process end when the process that started it dies, even by SIGKILL.
 
     Call in the worker's initializer. On Linux the kernel sends SIGKILL when the parent
-    dies (``prctl(PR_SET_PDEATHSIG)``; under forkserver the "parent" is the fork server,
-    which itself exits with the main process). Everywhere, a daemon thread waits on the
-    pipe that the main process holds open (``multiprocessing.parent_process().sentinel``)
-    and exits the worker at once when it closes.
+    dies (``prctl(PR_SET_PDEATHSIG)``; strictly, when the parent *thread* that started the
+    worker ends, so start pools from the thread that also stops them). Everywhere, a daemon
+    thread waits on the pipe that the parent holds open
+    (``multiprocessing.parent_process().sentinel``) and exits the worker when it closes.
     """
     if sys.platform.startswith("linux"):
         import ctypes

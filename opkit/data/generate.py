@@ -7,7 +7,7 @@ so the result does not depend on interruptions, batch order or the number of wor
 Once every sample is written the statistics are computed, ``complete`` is set and the
 file is renamed to ``<out>``: a file under the final name is always complete.
 
-With ``workers > 1`` worker processes (``opkit.workers``: forkserver/spawn, never fork)
+With ``workers > 1`` worker processes (``opkit.workers``: spawned, never forked)
 compute batches and save each to a small temporary ``.npz`` beside the output; only the
 parent writes the ``.partial`` file. A worker that dies (SIGKILL, out of memory) stops the
 run with one line and the ``.partial`` kept for a resume; so do a failing batch and Ctrl-C,

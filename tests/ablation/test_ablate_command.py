@@ -65,7 +65,7 @@ def _started_runs(log_dir):
     return sorted((name.split(".")[0], int(name.split(".")[1])) for name in os.listdir(log_dir))
 
 
-def _wait_for_started_runs(log_dir, count, process, timeout=180):
+def _wait_for_started_runs(log_dir, count, process, timeout=300):
     import time
 
     deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-# Generation workers are fresh processes (forkserver/spawn) that import FakeProblem by its
+# Generation workers are spawned processes that import FakeProblem by its
 # module name, tests.data.conftest: the repository root must be on their path (they inherit ours).
 _REPOSITORY = str(Path(__file__).resolve().parents[2])
 if _REPOSITORY not in sys.path:
