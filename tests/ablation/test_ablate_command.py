@@ -118,11 +118,12 @@ def test_workers_die_with_a_killed_sweep(tmp_path):
         pids = [pid for _, pid in _wait_for_started_runs(tmp_path / "log", 2, process)]
         assert process.pid not in pids and len(set(pids)) == 2
         process.kill()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
         assert _wait_until_gone(pids, timeout=5) == []
     finally:
         process.kill()
         _kill_leftovers(pids)
+        process.communicate(timeout=30)  # orphans would hold its pipes open
     assert os.listdir(tmp_path / "results" / "records") == []
 
 
