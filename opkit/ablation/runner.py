@@ -8,10 +8,18 @@ exactly this function, so the results directory is the same either way.
 
 Threads: each of N local workers gets ``cores // N`` threads, set through the
 environment before the worker imports torch (workers are spawned, never forked).
+
+Local workers die with the sweep process (``opkit.workers.die_with_parent``), so a
+``kill -9`` of ``opkit ablate`` leaves no orphan training into the run directories. They
+ignore Ctrl-C: the sweep process then queues nothing more (at most one run per worker is
+ever queued), kills the workers after a one-second grace period and exits. A run cut
+short that way has no record (records are written atomically when a run ends), so the
+next ``opkit ablate`` trains it again from scratch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
@@ -21,14 +29,16 @@ import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 
 from opkit.ablation.spec import RunSpec, Sweep, cell_key, check_runs, expand, lr_sweep_runs
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore
-from opkit.errors import ConfigError
+from opkit.errors import ConfigError, OpkitError
 from opkit.io import write_text_atomic
+from opkit.workers import describe_dead_workers, die_with_parent, ignore_interrupts, stop_workers, worker_processes
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -237,6 +247,8 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 def _init_worker(threads: int) -> None:
     """Runs in each spawned worker before any task, hence before torch is imported there."""
+    die_with_parent()
+    ignore_interrupts()  # Ctrl-C is the sweep process's to handle: it stops the workers
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
     torch = sys.modules.get("torch")
@@ -269,22 +281,59 @@ def run_specs(specs: list[RunSpec], store: ResultStore, workers: int = 1, entry=
                 store.write_table()
                 progress.update(1)
             return outcomes
-        pool = executor or ProcessPoolExecutor(
-            max_workers=workers, mp_context=_spawn_context(), initializer=_init_worker,
-            initargs=(threads_per_worker(workers),),
-        )
-        try:
-            futures = [pool.submit(execute_run, spec.to_dict(), str(store.root), entry) for spec in specs]
+        if executor is not None:  # cluster jobs: all submitted at once, collected in order
+            futures = [executor.submit(execute_run, spec.to_dict(), str(store.root), entry) for spec in specs]
             for future in _completed(futures):
                 outcomes.append(future.result())
                 store.write_table()
                 progress.update(1)
-        finally:
-            if executor is None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            return outcomes
+        # closing(): the workers are stopped as soon as this loop ends, however it ends
+        with contextlib.closing(_run_in_local_workers(specs, store, workers, entry)) as local_outcomes:
+            for outcome in local_outcomes:
+                outcomes.append(outcome)
+                store.write_table()
+                progress.update(1)
     finally:
         progress.close()
     return outcomes
+
+
+def _run_in_local_workers(specs: list[RunSpec], store: ResultStore, workers: int, entry):
+    """Yield the outcome of each spec, run in ``workers`` spawned processes that die with this one.
+
+    A new run is submitted only when a worker is free, so nothing waits in the pool's
+    queue: on Ctrl-C (or any error) no further run starts, and the workers are killed
+    after a one-second grace period.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_spawn_context(), initializer=_init_worker,
+                               initargs=(threads_per_worker(workers),))
+    queue = iter(specs)
+    running: dict = {}  # future -> run id
+    processes = []
+
+    def submit_next() -> None:
+        spec = next(queue, None)
+        if spec is not None:
+            running[pool.submit(execute_run, spec.to_dict(), str(store.root), entry)] = spec.run_id
+
+    try:
+        for _ in range(workers):
+            submit_next()
+        processes = worker_processes(pool)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                run_id = running.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    raise OpkitError(f"{describe_dead_workers(processes)} during run {run_id}; finished runs are "
+                                     f"recorded in {store.root}: rerun the same command to resume") from None
+                yield outcome
+                submit_next()
+    finally:
+        stop_workers(pool)
 
 
 def _completed(futures):

@@ -7,16 +7,22 @@ so the result does not depend on interruptions, batch order or the number of wor
 Once every sample is written the statistics are computed, ``complete`` is set and the
 file is renamed to ``<out>``: a file under the final name is always complete.
 
-With ``workers > 1`` child processes compute batches and only the parent writes.
+With ``workers > 1`` worker processes (``opkit.workers``: spawned, never forked)
+compute batches and save each to a small temporary ``.npz`` beside the output; only the
+parent writes the ``.partial`` file. A worker that dies (SIGKILL, out of memory) stops the
+run with one line and the ``.partial`` kept for a resume; so do a failing batch and Ctrl-C,
+after which the queued batches are cancelled and the workers stopped within seconds.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import signal
+import shutil
 import sys
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import h5py
@@ -25,8 +31,10 @@ from tqdm.auto import tqdm
 
 from opkit.data import schema, writer
 from opkit.data.schema import as_layout, decode
-from opkit.errors import ConfigError, DataError
+from opkit.errors import ConfigError, DataError, OpkitError
 from opkit.io import atomic_path, exclusive_lock
+from opkit.workers import (describe_dead_workers, die_with_parent, ignore_interrupts, stop_workers,
+                           worker_context, worker_processes)
 
 _WORKER_PROBLEM = None  # the problem a worker process computes batches of
 
@@ -60,13 +68,73 @@ def _differences(wanted: dict, found: dict) -> str:
 
 def _init_worker(problem) -> None:
     global _WORKER_PROBLEM
+    die_with_parent()
+    ignore_interrupts()  # Ctrl-C is the parent's to handle: it stops the pool
     _WORKER_PROBLEM = problem
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
 
 
-def _generate_batch(job):
-    indices, base_seed = job
-    return indices, _WORKER_PROBLEM.generate(indices, base_seed)
+def _generate_batch(indices: list[int], base_seed: int, batch_dir: str) -> str:
+    """Compute one batch in a worker and save it to ``batch_dir``; return the file's path.
+
+    Only the path travels back through the result pipe: a large pickle there could be cut
+    in half by a killed worker and leave the parent waiting for the rest.
+    """
+    arrays = _WORKER_PROBLEM.generate(indices, base_seed)
+    path = Path(batch_dir) / f"batch-{indices[0]}.npz"
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **arrays)
+    return str(path)
+
+
+def _batch_directory_prefix(partial: Path) -> str:
+    return f".{partial.name}.batches-"
+
+
+def _generate_in_workers(problem, handle: h5py.File, partial: Path, batches: list[list[int]], base_seed: int,
+                         workers: int, bar) -> None:
+    """Compute ``batches`` in ``workers`` processes; write each result into ``handle`` as it arrives.
+
+    At most ``2 * workers`` batches are queued at a time, so a failure or Ctrl-C leaves
+    little to cancel. Any exit (error, dead worker, interrupt) stops the workers within seconds.
+    """
+    for stale in partial.parent.glob(_batch_directory_prefix(partial) + "*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    batch_dir = Path(tempfile.mkdtemp(prefix=_batch_directory_prefix(partial), dir=partial.parent))
+    executor = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_init_worker,
+                                   initargs=(problem,))
+    queue = iter(batches)
+    running: dict = {}  # future -> the sample indices it computes
+
+    def submit_next() -> None:
+        indices = next(queue, None)
+        if indices is not None:
+            running[executor.submit(_generate_batch, indices, base_seed, str(batch_dir))] = indices
+
+    processes = []
+    try:
+        for _ in range(2 * workers):
+            submit_next()
+        processes = worker_processes(executor)  # started by the submits above
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            # every finished batch is written before a failed one stops the run: nothing computed is lost
+            order = list(running)
+            done = sorted(done, key=lambda future: (future.exception() is not None, order.index(future)))
+            for future in done:
+                indices = running.pop(future)
+                path = future.result()  # a batch's own exception, or BrokenProcessPool
+                with np.load(path) as arrays:
+                    writer.write_samples(handle, indices, {name: arrays[name] for name in arrays.files})
+                os.remove(path)
+                bar.update(len(indices))
+                submit_next()
+    except BrokenProcessPool:
+        written = int(np.asarray(handle[schema.COMPLETED_MASK]).sum())
+        raise OpkitError(f"{describe_dead_workers(processes)} while generating {partial.name}; the {written} "
+                         f"samples written so far are kept in {partial}: rerun the same command to resume") from None
+    finally:
+        stop_workers(executor)
+        shutil.rmtree(batch_dir, ignore_errors=True)
 
 
 def _open_partial(problem, partial: Path, n_samples: int, base_seed: int, compression) -> h5py.File:
@@ -144,20 +212,7 @@ def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, worke
                 writer.write_samples(handle, indices, problem.generate(indices, base_seed))
                 bar.update(len(indices))
         else:
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                  else "spawn")
-            pool = context.Pool(workers, initializer=_init_worker, initargs=(problem,))
-            try:
-                jobs = ((indices, base_seed) for indices in batches)
-                for indices, arrays in pool.imap_unordered(_generate_batch, jobs):
-                    writer.write_samples(handle, indices, arrays)
-                    bar.update(len(indices))
-                pool.close()
-            except BaseException:
-                pool.terminate()  # stop at once on Ctrl-C or a failed batch; written samples stay
-                raise
-            finally:
-                pool.join()
+            _generate_in_workers(problem, handle, partial, batches, base_seed, workers, bar)
         bar.close()
         writer.finalize(handle)
     finally:

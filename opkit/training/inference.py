@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,30 @@ def resolve_checkpoint(checkpoint: str | Path) -> Path:
     raise DataError(path, f"checkpoint not found; expected a file written by train.py or a shipped name ({names})")
 
 
+def load_checkpoint_contents(path: str | Path) -> Any:
+    """The unpickled contents of a checkpoint file, loaded with ``weights_only=True``.
+
+    Only tensors and plain values (dict, list, str, numbers...) are unpickled, so a file that
+    carries other pickled objects (whose ``__reduce__`` could run arbitrary code) is refused
+    with a DataError before anything in it runs. Every train.py and shipped checkpoint is
+    plain weights.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "weights only" not in str(error).lower():
+            raise DataError(path, f"not a PyTorch checkpoint ({type(error).__name__}); expected a file written "
+                                  "by train.py") from None
+        blocked = re.search(r"GLOBAL ([\w.]+)", str(error))
+        holds = f" such as {blocked.group(1)}" if blocked else ""
+        raise DataError(path, f"not a plain-weights opkit checkpoint: it holds pickled objects{holds} that could "
+                              "run code when loaded; refused without loading it (expected tensors and plain "
+                              "values, as train.py writes)") from None
+    except Exception as error:  # zip, pickle and torch errors all mean the same thing here
+        raise DataError(path, f"not a PyTorch checkpoint ({type(error).__name__}); expected a file written by "
+                              "train.py") from None
+
+
 def load_operator(checkpoint: str | Path, map_location: str | torch.device = "cpu"):
     """The ``OperatorModule`` in ``checkpoint`` (path or shipped name), in eval mode, normalisation included.
 
@@ -52,18 +78,15 @@ def load_operator(checkpoint: str | Path, map_location: str | torch.device = "cp
     from opkit.training.module import CHECKPOINT_KEY, OperatorModule
 
     path = resolve_checkpoint(checkpoint)
-    try:
-        contents = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # pickle, zip and torch errors all mean the same thing here
-        raise DataError(path, f"not a PyTorch checkpoint ({type(error).__name__}); expected a file written by "
-                              "train.py") from None
+    contents = load_checkpoint_contents(path)
     if not isinstance(contents, dict) or CHECKPOINT_KEY not in contents or "state_dict" not in contents:
         raise DataError(path, "not an opkit checkpoint (no 'opkit' entry); expected a file written by train.py "
                               "or OperatorModule")
     if "pytorch-lightning_version" not in contents:  # Lightning's loader would stop with a KeyError
         raise DataError(path, "not a Lightning checkpoint (no 'pytorch-lightning_version' entry); expected a file "
                               "written by train.py or OperatorModule")
-    module = OperatorModule.load_from_checkpoint(path, map_location=map_location)
+    # weights_only again: the file could have been swapped since it was checked
+    module = OperatorModule.load_from_checkpoint(path, map_location=map_location, weights_only=True)
     module.eval()
     module.checkpoint_path = str(path)
     return module

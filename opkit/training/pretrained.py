@@ -23,7 +23,7 @@ import torch
 
 from opkit.errors import ConfigError
 from opkit.io import atomic_path, write_text_atomic
-from opkit.training.inference import PRETRAINED_DIR
+from opkit.training.inference import PRETRAINED_DIR, load_checkpoint_contents
 
 # Small-preset data shared by every pretrained run of one PDE.
 SMALL_DATA: dict[str, dict[str, Any]] = {
@@ -77,7 +77,7 @@ def generate_fresh(pde: str, directory: str | Path = "datasets", progress: bool 
 
 def strip_checkpoint(source: str | Path, target: str | Path) -> int:
     """Copy the parts of a Lightning checkpoint needed for inference; return the file size."""
-    contents = torch.load(source, map_location="cpu", weights_only=False)
+    contents = load_checkpoint_contents(source)  # weights only: no pickled code runs
     kept = {key: contents[key] for key in KEEP if key in contents}
     with atomic_path(target) as temporary:
         torch.save(kept, temporary)

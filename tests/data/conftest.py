@@ -10,12 +10,19 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
 import scipy.io
+
+# Generation workers are spawned processes that import FakeProblem by its
+# module name, tests.data.conftest: the repository root must be on their path (they inherit ours).
+_REPOSITORY = str(Path(__file__).resolve().parents[2])
+if _REPOSITORY not in sys.path:
+    sys.path.append(_REPOSITORY)
 
 
 @dataclass(frozen=True)

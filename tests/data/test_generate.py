@@ -144,3 +144,59 @@ def test_two_processes_generating_the_same_file_both_succeed(tmp_path):
     assert not partial_path(out).exists()
     with h5py.File(out, "r") as f:
         assert bool(f.attrs["complete"]) and np.asarray(f["completed"]).all()
+
+
+def test_a_killed_worker_ends_the_run_within_seconds_and_the_partial_file_resumes(tmp_path, fake_problem,
+                                                                                 monkeypatch):
+    """SIGKILL of one worker (the OOM killer's way) mid-run: one clear error, no hang, a resumable .partial."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    from opkit.data import writer
+    from opkit.errors import OpkitError
+
+    written = []  # batches the parent has written: the kill comes once the run is well under way
+    write_samples = writer.write_samples
+    monkeypatch.setattr(writer, "write_samples",
+                        lambda handle, indices, arrays: (write_samples(handle, indices, arrays), written.append(indices)))
+    out = tmp_path / "fake.h5"
+    outcome = {}
+
+    def generate():
+        try:
+            generate_dataset(fake_problem(batch_size=1, delay=0.2), out, 40, workers=2, progress=False)
+        except BaseException as error:  # noqa: BLE001  (the test inspects whatever ended the run)
+            outcome["error"] = error
+
+    thread = threading.Thread(target=generate, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while len(written) < 3 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = multiprocessing.active_children()
+    assert len(written) >= 3 and len(workers) == 2
+    killed = time.monotonic()
+    os.kill(workers[0].pid, signal.SIGKILL)
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "generation hangs after a worker was killed"
+    assert time.monotonic() - killed < 10
+    error = outcome.get("error")
+    assert isinstance(error, OpkitError), repr(error)
+    message = str(error)
+    assert "\n" not in message and "killed by SIGKILL" in message and str(partial_path(out)) in message
+    assert "rerun the same command to resume" in message
+    assert not out.exists() and not any(p.name.startswith(".fake.h5.partial.batches") for p in tmp_path.iterdir())
+    assert all(not worker.is_alive() for worker in workers)
+    with h5py.File(partial_path(out), "r") as f:
+        assert 3 <= np.asarray(f["completed"]).sum() < 40
+
+    monkeypatch.undo()
+    resumed = generate_dataset(fake_problem(batch_size=1), out, 40, workers=2, progress=False)
+    uninterrupted = generate_dataset(fake_problem(batch_size=7), tmp_path / "uninterrupted.h5", 40, progress=False)
+    (a, attributes), (b, _) = read_all(resumed), read_all(uninterrupted)
+    assert attributes["complete"] and sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])

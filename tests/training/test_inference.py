@@ -110,3 +110,60 @@ def test_clear_errors_for_bad_checkpoints_and_data(trained, tmp_path, capsys):
         evaluate(operator, grid)
     assert opkit_main(["evaluate", "--ckpt", str(foreign), "--data", str(data)]) == 2
     assert "not an opkit checkpoint" in capsys.readouterr().err
+
+
+class _WritesAFile:
+    """A pickled object whose unpickling runs code: it writes ``marker`` (a stand-in for any payload)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('payload ran')",)
+
+
+def test_checkpoints_with_pickled_code_are_refused_before_it_runs(trained, tmp_path, capsys):
+    from opkit.training.pretrained import strip_checkpoint
+
+    _, data, results = trained
+    marker = tmp_path / "payload_ran"
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"model": _WritesAFile(marker)}, foreign)
+    real_plus_key = tmp_path / "real_plus_key.ckpt"  # a genuine train.py checkpoint with one extra entry
+    contents = torch.load(results["checkpoint"], weights_only=True)
+    torch.save({**contents, "extra": _WritesAFile(marker)}, real_plus_key)
+    for path in (foreign, real_plus_key):
+        with pytest.raises(DataError, match=r"real_plus_key|foreign") as refused:
+            load_operator(path)
+        assert str(refused.value).startswith(f"{path}: not a plain-weights opkit checkpoint")
+        assert "such as exec" in str(refused.value)  # names what it refused
+        with pytest.raises(DataError, match="not a plain-weights opkit checkpoint"):
+            strip_checkpoint(path, tmp_path / "stripped.ckpt")
+        assert opkit_main(["evaluate", "--ckpt", str(path), "--data", str(data)]) == 2
+        printed = capsys.readouterr().err.strip().splitlines()
+        assert len(printed) == 1 and "not a plain-weights opkit checkpoint" in printed[0] and str(path) in printed[0]
+    assert not marker.exists()
+    assert not (tmp_path / "stripped.ckpt").exists()
+    # the genuine checkpoint itself is plain weights and still loads
+    assert load_operator(results["checkpoint"]).data_description["task"] == "static"
+
+
+def test_resuming_training_from_a_checkpoint_with_pickled_code_does_not_run_it(trained, tmp_path):
+    """``train.py fit --ckpt_path X`` goes through Lightning, which loads with torch's default weights_only=True."""
+    from lightning.pytorch import Trainer
+
+    from opkit.data.datamodule import PDEDataModule
+    from opkit.training.module import OperatorModule
+
+    root, data, results = trained
+    marker = tmp_path / "payload_ran"
+    contents = torch.load(results["checkpoint"], weights_only=True)
+    malicious = tmp_path / "last.ckpt"
+    torch.save({**contents, "extra": _WritesAFile(marker)}, malicious)
+    module = OperatorModule.load_from_checkpoint(results["checkpoint"], weights_only=True)
+    datamodule = PDEDataModule(data, n_train=24, n_val=4, n_test=4, batch_size=8)
+    trainer = Trainer(max_epochs=5, accelerator="cpu", logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    with pytest.raises(Exception, match="Weights only load failed"):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=malicious)
+    assert not marker.exists()
