@@ -211,7 +211,10 @@ def execute_run(spec_data: dict, results_dir: str, entry=None) -> dict:
     except Diverged as error:
         record.update(status=DIVERGED, diverged_epoch=error.epoch, error=str(error), metrics={})
     except (Exception, SystemExit) as error:  # a failed run is a record, not a crash of the sweep
-        # SystemExit: a command-line parser (the training CLI's) that gave up on its arguments
+        # SystemExit: a command-line parser (the training CLI's) that gave up on its arguments.
+        # But Lightning turns Ctrl-C into sys.exit(1): an interrupted run is no record at all.
+        if isinstance(error, SystemExit) and isinstance(error.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
         record.update(status=FAILED, diverged_epoch=None, error=f"{type(error).__name__}: {error}",
                       traceback=traceback.format_exc(), metrics={})
     record["duration_s"] = time.perf_counter() - start

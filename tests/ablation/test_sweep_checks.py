@@ -75,3 +75,19 @@ def test_a_run_that_fails_in_the_training_cli_is_a_failed_record(base_config, tm
 
     assert execute_run(spec.to_dict(), str(tmp_path / "other"), entry=exits)["status"] == "failed"
     assert ResultStore(tmp_path / "other").read_record(spec.run_id)["error"] == "SystemExit: 2"
+
+
+def test_ctrl_c_inside_lightning_interrupts_the_sweep_and_records_nothing(base_config, tmp_path):
+    """Lightning answers Ctrl-C with sys.exit(1) raised while handling the KeyboardInterrupt."""
+    sweep = parse_sweep({"name": "s", "base_config": str(base_config), "seeds": [0], "axes": {"activation": ["gelu"]}})
+    spec = expand(sweep)[0]
+
+    def interrupted(config, overrides, run_dir, seed):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            sys.exit(1)
+
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(spec.to_dict(), str(tmp_path / "results"), entry=interrupted)
+    assert ResultStore(tmp_path / "results").read_record(spec.run_id) is None
