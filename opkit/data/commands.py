@@ -38,6 +38,12 @@ def register(subparsers) -> None:
         "inspect", help="print the schema, shapes, attributes and statistics of a data file")
     inspect.add_argument("file")
     inspect.add_argument("--no-stats", action="store_true", help="skip computing statistics missing from the file")
+    inspect.add_argument("--spectrum", action="store_true",
+                         help="print each field's spectral content instead: energy fractions above |k| = 4, 8, 12, "
+                              "16, 24, the k holding 99%% and 99.99%% of the energy, the slope (FFT shells; sine basis "
+                              "too for non-periodic data)")
+    inspect.add_argument("--samples", type=int, default=64, help="samples pooled by --spectrum (the first N)")
+    inspect.add_argument("--plot", metavar="PNG", default=None, help="with --spectrum: write the spectra to PNG")
     inspect.set_defaults(handler=run_inspect)
 
 
@@ -82,7 +88,19 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    if args.spectrum or args.plot:
+        return run_inspect_spectrum(args)
     print(describe(args.file, statistics=not args.no_stats))
+    return 0
+
+
+def run_inspect_spectrum(args: argparse.Namespace) -> int:
+    """``opkit inspect FILE --spectrum [--samples N] [--plot PNG]`` (``--plot`` implies ``--spectrum``)."""
+    from opkit.spectral.content import describe_spectrum  # the command glue reaches the spectral stage lazily
+
+    if args.samples < 1:
+        raise ConfigError(f"--samples {args.samples}: expected a positive integer")
+    print(describe_spectrum(args.file, n_samples=args.samples, plot=args.plot))
     return 0
 
 

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -95,6 +96,17 @@ def _open_partial(problem, partial: Path, n_samples: int, base_seed: int, compre
     return h5py.File(partial, "r+")
 
 
+def _record_cost(handle: h5py.File, seconds: float, samples: int, workers: int) -> None:
+    """Generation cost in the file's attributes (``opkit inspect --spectrum`` prints it).
+
+    A resumed run records only its own part; wall seconds times workers over samples
+    approximates the cost per sample on one core.
+    """
+    handle.attrs["generation_seconds"] = float(seconds)
+    handle.attrs["generation_samples"] = int(samples)
+    handle.attrs["generation_workers"] = int(workers)
+
+
 def generate_dataset(problem, out, n_samples: int, base_seed: int = 0, workers: int = 1,
                      compression: str | None = None, progress: bool = True) -> Path:
     """Write ``n_samples`` samples of ``problem`` to the opkit file ``out``; return ``out``.
@@ -137,6 +149,7 @@ def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, worke
         missing = np.flatnonzero(~done)
         batch_size = max(1, int(getattr(problem, "batch_size", 1) or 1))
         batches = [missing[start:start + batch_size].tolist() for start in range(0, missing.size, batch_size)]
+        started = time.perf_counter()
         bar = tqdm(total=n_samples, initial=int(done.sum()), unit="sample", disable=not progress,
                    desc=f"generate {problem.pde}/{problem.preset}", dynamic_ncols=True)
         if workers == 1 or len(batches) <= 1:
@@ -159,6 +172,7 @@ def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, worke
             finally:
                 pool.join()
         bar.close()
+        _record_cost(handle, time.perf_counter() - started, len(missing), workers if len(batches) > 1 else 1)
         writer.finalize(handle)
     finally:
         handle.close()
