@@ -126,9 +126,13 @@ def _generation_cost(attrs: dict) -> str | None:
     if seconds is None or not samples:
         return None
     workers = int(attrs.get("generation_workers", 1) or 1)
-    per_sample = float(seconds) * workers / int(samples)
-    return (f"generation cost: {per_sample:.3g} s per sample per worker ({float(seconds):.4g} s wall for "
-            f"{int(samples)} samples, {workers} worker{'s' if workers > 1 else ''})")
+    samples = int(samples)
+    text = (f"generation cost: {float(seconds) * workers / samples:.3g} s wall per sample per worker "
+            f"({float(seconds):.4g} s for {samples} samples, {workers} worker{'s' if workers > 1 else ''})")
+    cpu = attrs.get("generation_cpu_seconds")
+    if cpu is not None:
+        text += f"; {float(cpu) / samples:.3g} CPU s per sample"
+    return text
 
 
 def describe_spectrum(path, n_samples: int = DEFAULT_SAMPLES, plot: str | os.PathLike | None = None) -> str:
