@@ -289,7 +289,7 @@ class NavierStokesProblem(Problem):
         # a batch that takes minutes (fno_nu1e-4: ~6 min for 16) or hours (fno) shows its own
         # progress (steps, time left); the sample bar only moves when a batch is done
         with tqdm(total=total_steps, unit="step", desc=f"navier-stokes batch of {len(rngs)}", leave=False,
-                  disable=total_steps * len(rngs) * s * s < 1e9) as bar:
+                  disable=total_steps * len(rngs) * s * s < 5e8) as bar:
             w = solve_navier_stokes(w0, p["nu"], p["final_time"], p["record_interval"], dt=p["dt"],
                                     forcing=forcing, stride=s // p["resolution"], cfl_max=p["cfl_max"],
                                     progress=bar.update)

@@ -162,6 +162,8 @@ def describe_spectrum(path, n_samples: int = DEFAULT_SAMPLES, plot: str | os.Pat
         picks = np.unique(np.linspace(0, frames.shape[0] - 1, min(frames.shape[0], 7)).round().astype(int))
         stamps = [f"t={times[i]:.3g}" if times is not None and len(times) == frames.shape[0] else f"frame {i}"
                   for i in picks]
+        if FRAME_THRESHOLD + 1 >= frames.shape[-1]:
+            continue  # no shell above the threshold on this grid
         lines.append(f"  {name}: fraction above k={FRAME_THRESHOLD} (fft) by time: "
                      + ", ".join(f"{stamp}: {_format_fraction(fraction_above(frames[i], FRAME_THRESHOLD))}"
                                  for stamp, i in zip(stamps, picks)))

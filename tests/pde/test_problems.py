@@ -138,4 +138,6 @@ def test_navier_stokes_nu1e4_final_frame_has_energy_above_k12():
     vorticity = problem.generate([0], base_seed=0)["vorticity"]
     assert vorticity.shape == (1, 31, 64, 64)
     assert _fraction_above_12(vorticity[:, -1], 2) > 1e-3
-    assert _fraction_above_12(vorticity[:, 0], 2) < 1e-3  # the initial field is smooth
+    # viscosity removes the initial field's tail within a few time units; the cascade refills
+    # it only from t ~ 20 on (sample 0: 2e-3 at t = 0, 9e-6 at t = 5, 4e-3 at t = 30)
+    assert _fraction_above_12(vorticity[:, 5], 2) < 1e-4
