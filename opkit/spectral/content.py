@@ -7,7 +7,7 @@ the first samples:
   modes cannot represent the energy above its cutoff, and a spectral-bias study has nothing
   to measure where a band is empty);
 * the smallest shell k holding 99% and 99.99% of the energy (cumulative from k = 0);
-* the slope of log E(k) against log k over shells 1 .. k(99.99%);
+* the slope of log E(k) against log k over shells 1 .. k(99.99%) (none if that is below 3);
 * for fields with a time axis, the fraction above k = 12 frame by frame.
 
 The table rows use the last stored time of time-dependent fields (Burgers' u(T), the final
@@ -58,7 +58,8 @@ def spectral_content(spectrum: torch.Tensor) -> dict[str, float]:
     content = {f"above_{k}": fraction_above(spectrum, k) for k in THRESHOLDS}
     content["k99"] = shell_holding(spectrum, QUANTILES[0])
     content["k9999"] = shell_holding(spectrum, QUANTILES[1])
-    content["slope"] = log_log_slope(spectrum, max(content["k9999"], 2))
+    # a slope needs a range of shells: none when the energy sits in k <= 2 (then it would fit noise)
+    content["slope"] = log_log_slope(spectrum, content["k9999"]) if content["k9999"] >= 3 else float("nan")
     return content
 
 
@@ -153,7 +154,8 @@ def describe_spectrum(path, n_samples: int = DEFAULT_SAMPLES, plot: str | os.Pat
             lines.append(f"  {name:<16}{basis:<6}"
                          + "".join(f"{_format_fraction(content[f'above_{k}']) if k + 1 < shells else '-':>9}"
                                    for k in THRESHOLDS)
-                         + f"{content['k99']:>7}{content['k9999']:>9}{content['slope']:>8.2f}")
+                         + f"{content['k99']:>7}{content['k9999']:>9}"
+                         + (f"{content['slope']:>8.2f}" if not math.isnan(content["slope"]) else f"{'-':>8}"))
     for name, per_basis in spectra["fields"].items():
         frames = per_basis["fft"]
         times = spectra["times"][name]

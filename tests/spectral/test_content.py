@@ -27,6 +27,10 @@ def test_summary_of_a_hand_made_spectrum():
     power_law[0] = 0
     assert spectral_content(power_law)["slope"] == pytest.approx(-3.0)
     assert fraction_above(power_law, 30) == 0 and shell_holding(power_law, 1.0) == 30
+    # all energy in shell 1 (a damped single mode plus rounding): no slope to speak of
+    single = torch.full((20,), 1e-16, dtype=torch.float64)
+    single[1] = 1.0
+    assert math.isnan(spectral_content(single)["slope"])
 
 
 def _write(path, fields, arrays, coords, boundary):
