@@ -234,8 +234,8 @@ class DarcyProblem(Problem):
             FieldSpec("coefficient", ("x", "y"), (r, r), law),
             FieldSpec("solution", ("x", "y"), (r, r), f"u with -div(a grad u) = {p['forcing']:g}, u = 0 on the boundary"),
         ]
-        order = ("2nd order" if p["coefficient"] == "lognormal"
-                 else "order 1.1-1.8 on this discontinuous coefficient, 2 for smooth ones")
+        order = ("2nd order for smooth a" if p["coefficient"] == "lognormal"
+                 else "order 1.1-1.8 on this discontinuous a, 2 for smooth a")
         self.solver = (f"5-point finite differences ({p['face_average']} face average, {order}), "
                        f"SuperLU sparse direct, {s}x{s} grid")
 
