@@ -93,11 +93,22 @@ def _field_spectra(values: np.ndarray, info, spatial_dims: int, periodic: bool) 
     return spectra
 
 
-def file_spectra(path, n_samples: int = DEFAULT_SAMPLES) -> dict:
+def _frames_to_read(info) -> list[int] | None:
+    """Stored time indices read for a time-dependent field: up to 7, evenly spaced, the last included."""
+    if not info.has_time:
+        return None
+    n_times = info.shape[info.dims.index("t")]
+    return sorted({int(i) for i in np.linspace(0, n_times - 1, min(n_times, 7)).round()})
+
+
+def file_spectra(path, n_samples: int = DEFAULT_SAMPLES, chunk: int = 8) -> dict:
     """Spectra of the first ``n_samples`` samples of every field of a supported data file.
 
+    Time-dependent fields are read at up to 7 stored times (the last included), ``chunk``
+    samples at a time, so memory stays bounded for long trajectories on fine grids.
+
     Returns ``{"path", "format", "n_samples", "attrs", "fields": {name: {basis: (frames, K)}},
-    "times": {name: t values or None}}``.
+    "times": {name: the frames' t values or None}}``.
     """
     from opkit.data.formats import open_dataset_file
 
@@ -111,10 +122,17 @@ def file_spectra(path, n_samples: int = DEFAULT_SAMPLES) -> dict:
             spatial_dims, periodic = _spatial_layout(info, datafile)
             if spatial_dims not in (1, 2, 3):
                 continue
-            result["fields"][name] = _field_spectra(datafile.read(name, slice(0, count)), info,
-                                                    spatial_dims, periodic)
-            times = datafile.coords.get("t") if info.has_time else None
-            result["times"][name] = None if times is None else np.asarray(times).reshape(-1)
+            frames = _frames_to_read(info)
+            slices = {"t": frames} if frames is not None else None
+            total: dict[str, torch.Tensor] = {}
+            for start in range(0, count, chunk):
+                values = datafile.read(name, slice(start, min(start + chunk, count)), slices)
+                for basis, spectrum in _field_spectra(values, info, spatial_dims, periodic).items():
+                    total[basis] = total[basis] + spectrum if basis in total else spectrum
+            result["fields"][name] = total
+            times = np.asarray(datafile.coords.get("t", [])).reshape(-1)
+            known = frames is not None and len(times) == info.shape[info.dims.index("t")]
+            result["times"][name] = times[frames] if known else None
     return result
 
 
@@ -161,9 +179,8 @@ def describe_spectrum(path, n_samples: int = DEFAULT_SAMPLES, plot: str | os.Pat
         times = spectra["times"][name]
         if frames.shape[0] < 2:
             continue
-        picks = np.unique(np.linspace(0, frames.shape[0] - 1, min(frames.shape[0], 7)).round().astype(int))
-        stamps = [f"t={times[i]:.3g}" if times is not None and len(times) == frames.shape[0] else f"frame {i}"
-                  for i in picks]
+        picks = range(frames.shape[0])
+        stamps = [f"t={times[i]:.3g}" if times is not None else f"frame {i}" for i in picks]
         if FRAME_THRESHOLD + 1 >= frames.shape[-1]:
             continue  # no shell above the threshold on this grid
         lines.append(f"  {name}: fraction above k={FRAME_THRESHOLD} (fft) by time: "
