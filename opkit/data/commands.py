@@ -90,6 +90,12 @@ def register(subparsers) -> None:
                     "modes, training data and resolution, normalisers, recorded errors).")
     inspect.add_argument("file", help="data file, checkpoint file, or shipped checkpoint name")
     inspect.add_argument("--no-stats", action="store_true", help="skip computing statistics missing from the file")
+    inspect.add_argument("--spectrum", action="store_true",
+                         help="print each field's spectral content instead: energy fractions above |k| = 4, 8, 12, "
+                              "16, 24, the k holding 99%% and 99.99%% of the energy, the slope (FFT shells; sine basis "
+                              "too for non-periodic data)")
+    inspect.add_argument("--samples", type=int, default=64, help="samples pooled by --spectrum (the first N)")
+    inspect.add_argument("--plot", metavar="PNG", default=None, help="with --spectrum: write the spectra to PNG")
     inspect.set_defaults(handler=run_inspect)
 
 
@@ -167,11 +173,23 @@ def run_inspect(args: argparse.Namespace) -> int:
     if is_checkpoint(args.file):
         print(describe_checkpoint(args.file))
         return 0
+    if args.spectrum or args.plot:
+        return run_inspect_spectrum(args)
     problems: list[str] = []
     print(describe(args.file, statistics=not args.no_stats, problems=problems))
     for problem in problems:
         print(f"opkit inspect: warning: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def run_inspect_spectrum(args: argparse.Namespace) -> int:
+    """``opkit inspect FILE --spectrum [--samples N] [--plot PNG]`` (``--plot`` implies ``--spectrum``)."""
+    from opkit.spectral.content import describe_spectrum  # the command glue reaches the spectral stage lazily
+
+    if args.samples < 1:
+        raise ConfigError(f"--samples {args.samples}: expected a positive integer")
+    print(describe_spectrum(args.file, n_samples=args.samples, plot=args.plot))
+    return 0
 
 
 def describe(path, statistics: bool = True, problems: list[str] | None = None) -> str:

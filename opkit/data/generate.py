@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -163,6 +164,21 @@ def _open_partial(problem, partial: Path, n_samples: int, base_seed: int, compre
     return h5py.File(partial, "r+")
 
 
+def _record_cost(handle: h5py.File, seconds: float, cpu_seconds: float, samples: int, workers: int) -> None:
+    """Generation cost in the file's attributes (``opkit inspect --spectrum`` prints it).
+
+    A resumed run records only its own part. Wall seconds times workers over samples
+    approximates the cost per sample on one core of an idle machine; on a shared machine
+    the CPU seconds of this process (recorded when it computed every sample itself) are
+    the better measure.
+    """
+    handle.attrs["generation_seconds"] = float(seconds)
+    handle.attrs["generation_samples"] = int(samples)
+    handle.attrs["generation_workers"] = int(workers)
+    if workers == 1:
+        handle.attrs["generation_cpu_seconds"] = float(cpu_seconds)
+
+
 def generate_dataset(problem, out, n_samples: int, base_seed: int = 0, workers: int = 1,
                      compression: str | None = None, progress: bool = True) -> Path:
     """Write ``n_samples`` samples of ``problem`` to the opkit file ``out``; return ``out``.
@@ -205,6 +221,7 @@ def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, worke
         missing = np.flatnonzero(~done)
         batch_size = max(1, int(getattr(problem, "batch_size", 1) or 1))
         batches = [missing[start:start + batch_size].tolist() for start in range(0, missing.size, batch_size)]
+        started, cpu_started = time.perf_counter(), time.process_time()
         bar = tqdm(total=n_samples, initial=int(done.sum()), unit="sample", disable=not progress,
                    desc=f"generate {problem.pde}/{problem.preset}", dynamic_ncols=True)
         if workers == 1 or len(batches) <= 1:
@@ -214,6 +231,8 @@ def _generate_unlocked(problem, out: Path, n_samples: int, base_seed: int, worke
         else:
             _generate_in_workers(problem, handle, partial, batches, base_seed, workers, bar)
         bar.close()
+        _record_cost(handle, time.perf_counter() - started, time.process_time() - cpu_started, len(missing),
+                     workers if len(batches) > 1 else 1)
         writer.finalize(handle)
     finally:
         handle.close()

@@ -1,4 +1,5 @@
-"""Spectra and spectral errors of fields on periodic grids.
+"""Spectra and spectral errors of fields on periodic grids (and, for fields that vanish on
+the boundary of a vertex grid, energy spectra in the sine basis).
 
 All functions take channels-first tensors ``(batch, channels, *extra, *spatial)``: the
 last ``spatial_dims`` axes are space (1, 2 or 3 of them; by default every axis after
@@ -160,6 +161,51 @@ def energy_spectrum(u: torch.Tensor, spatial_dims: int | None = None) -> torch.T
     power = _half_power(u, spatial_dims)
     power = power * weights.to(power.dtype)
     return _sum_in_bins(power, shells, shell_count(spatial_shape))
+
+
+def sine_shell_count(spatial_shape: Sequence[int]) -> int:
+    """Number of shells of :func:`sine_energy_spectrum` on a vertex grid of ``spatial_shape``."""
+    k_max = math.sqrt(sum((n - 2) ** 2 for n in spatial_shape)) / 2
+    return int(math.floor(k_max + 0.5)) + 1
+
+
+def sine_energy_spectrum(u: torch.Tensor, spatial_dims: int | None = None) -> torch.Tensor:
+    """Energy per integer wavenumber shell in the sine basis, for fields that vanish on the boundary.
+
+    Args:
+        u: ``(batch, channels, *extra, *spatial)`` real field on a vertex grid
+            ``x_j = j / (n - 1)``, ``j = 0 .. n-1``, per axis, boundary nodes first and last
+            (Darcy, Dirichlet data). Only the interior nodes enter.
+        spatial_dims: number of trailing spatial axes (default ``u.ndim - 2``).
+
+    Returns:
+        ``(batch, channels, *extra, K)``. The interior values are expanded as
+        ``u = sum_m b_m prod_i sin(pi m_i x_i)``, ``m_i = 1 .. n_i - 2`` (type-I DST, orthonormal).
+        ``sin(pi m x)`` has ``m / 2`` periods per unit length, the same wavenumber the FFT
+        shells count, so mode ``m`` lies in shell ``floor(|m| / 2 + 1/2)`` and
+        ``E(k) = sum_{modes in shell k} |b_m|^2 / N`` with ``N`` all grid points:
+        ``E.sum(-1) == (u**2).mean(spatial axes)`` when ``u`` is zero on the boundary. Unlike
+        the FFT of such a field, no energy is spread to high k by the kink of its periodic
+        extension.
+    """
+    spatial_dims = _check_field(u, "u", spatial_dims)
+    spatial_shape = tuple(u.shape[-spatial_dims:])
+    if min(spatial_shape) < 3:
+        raise ConfigError(f"u: the sine basis needs at least 3 points per axis, got {spatial_shape}")
+    interior = u[(..., *[slice(1, -1)] * spatial_dims)]
+    # DST-I through the FFT of the odd extension [0, v, 0, -reversed(v)] of length 2(n-1):
+    # its coefficients are -2i sum_j v_j sin(pi m j / (n-1)), so |b_m|^2 = |X_m|^2 / (2(n-1)) per axis.
+    extended = interior
+    for axis in range(-spatial_dims, 0):
+        zero = torch.zeros_like(extended.narrow(axis, 0, 1))
+        extended = torch.cat([zero, extended, zero, -extended.flip(axis)], dim=axis)
+    coefficients = torch.fft.fftn(extended, dim=tuple(range(-spatial_dims, 0)))
+    coefficients = coefficients[(..., *[slice(1, n - 1) for n in spatial_shape])]
+    length = math.prod(2 * (n - 1) for n in spatial_shape)
+    power = (coefficients.real.square() + coefficients.imag.square()) / length / math.prod(spatial_shape)
+    modes = torch.meshgrid(*[torch.arange(1, n - 1, dtype=torch.float64) for n in spatial_shape], indexing="ij")
+    shells = torch.floor(torch.stack(modes).square().sum(0).sqrt() / 2 + 0.5).long().reshape(-1)
+    return _sum_in_bins(power.flatten(-spatial_dims), shells.to(u.device), sine_shell_count(spatial_shape))
 
 
 def _reduce_leading(spectrum: torch.Tensor, reduce: str, extra_axes: int) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Darcy 5-point scheme: second order on a manufactured solution with a variable coefficient."""
+"""Darcy 5-point scheme: second order on a manufactured solution with a variable coefficient; exact
+interface fluxes of the harmonic face average on a layered medium."""
 
 import numpy as np
 import pytest
@@ -63,3 +64,42 @@ def test_bad_arguments():
         solve_darcy(np.ones((5, 5)), face_average="geometric")
     with pytest.raises(ConfigError, match=r"\(batch, s, s\)"):
         solve_darcy(np.ones((5, 6)))
+
+
+def _layered(s, discrete: bool):
+    """a = 1 | 100 across x = 1/2, u = sin(2 pi x) sin(pi y) / a: flux a u_x is continuous.
+
+    With ``discrete`` the forcing uses the 3-point stencil's eigenvalues of the two sines
+    instead of 4 pi^2 and pi^2, so a scheme with exact interface fluxes reproduces u to
+    rounding: on an even s the interface lies halfway between two nodes, where the harmonic
+    mean of the two node values is the exact flux coefficient of the layered medium.
+    """
+    h = 1 / (s - 1)
+    x = np.linspace(0, 1, s)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    a = np.where(X < 0.5, 1.0, 100.0)
+    u = np.sin(2 * PI * X) * np.sin(PI * Y) / a
+    if discrete:
+        eigenvalue = (4 * np.sin(PI * h) ** 2 + 4 * np.sin(PI * h / 2) ** 2) / h**2
+    else:
+        eigenvalue = 5 * PI**2
+    return a, eigenvalue * np.sin(2 * PI * X) * np.sin(PI * Y), u
+
+
+def test_harmonic_average_is_exact_on_a_layered_medium():
+    a, f, u = _layered(34, discrete=True)
+    scale = np.abs(u).max()
+    assert np.abs(solve_darcy(a, f, "harmonic") - u).max() < 1e-12 * scale
+    assert np.abs(solve_darcy(a, f, "arithmetic") - u).max() > 1e-2 * scale
+
+
+def test_layered_medium_orders_harmonic_two_arithmetic_one():
+    sizes = np.array([18, 34, 66])
+    h = 1 / (sizes - 1)
+    for face_average, expected in (("harmonic", 2.0), ("arithmetic", 1.0)):
+        errors = []
+        for s in sizes:
+            a, f, u = _layered(s, discrete=False)
+            errors.append(np.max(np.abs(solve_darcy(a, f, face_average) - u)))
+        orders = np.log(np.array(errors[:-1]) / errors[1:]) / np.log(h[:-1] / h[1:])
+        assert np.all(np.abs(orders - expected) < 0.1), (face_average, orders)

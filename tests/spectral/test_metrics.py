@@ -13,6 +13,7 @@ from opkit.spectral.metrics import (
     error_spectrum,
     pdebench_fourier_rmse,
     resolved_bandwidth,
+    sine_energy_spectrum,
     spectral_bias_index,
     spectral_ratio,
     well_binned_spectral_error,
@@ -203,3 +204,37 @@ def test_bad_inputs_raise_one_clear_error():
         resolved_bandwidth(u, u, threshold=0)
     with pytest.raises(ConfigError, match="reduce"):
         error_spectrum(u, u, reduce="sum")
+
+
+def test_sine_spectrum_single_mode_lands_in_one_shell():
+    # sin(6 pi x) on the vertex grid x_j = j/32: 3 periods per unit length -> shell 3;
+    # sum_j sin^2(6 pi j/32) over j = 0..32 is 16, so the energy is 16/33 (mean over all 33 nodes).
+    x = torch.linspace(0, 1, 33, dtype=torch.float64)
+    spectrum = sine_energy_spectrum(torch.sin(6 * math.pi * x).reshape(1, 1, 33))[0, 0]
+    expected = torch.zeros_like(spectrum)
+    expected[3] = 16 / 33
+    torch.testing.assert_close(spectrum, expected, atol=1e-13, rtol=0)
+    # 2D: sin(3 pi x) sin(4 pi y), |m| = 5 -> |k| = 2.5 -> shell 3; energy 8 * 8 / 17^2
+    x = torch.linspace(0, 1, 17, dtype=torch.float64)
+    u = torch.sin(3 * math.pi * x)[:, None] * torch.sin(4 * math.pi * x)[None, :]
+    spectrum = sine_energy_spectrum(u.reshape(1, 1, 17, 17))[0, 0]
+    assert spectrum.argmax().item() == 3
+    assert spectrum[3].item() == pytest.approx(64 / 289, abs=1e-13)
+    assert spectrum.sum().item() == pytest.approx(64 / 289, abs=1e-13)
+
+
+def test_sine_spectrum_matches_scipy_dst_and_parseval():
+    import scipy.fft
+
+    rng = np.random.default_rng(0)
+    u = np.zeros((2, 1, 3, 9, 12))
+    u[..., 1:-1, 1:-1] = rng.standard_normal((2, 1, 3, 7, 10))
+    spectrum = sine_energy_spectrum(torch.from_numpy(u), spatial_dims=2).numpy()
+    coefficients = scipy.fft.dstn(u[..., 1:-1, 1:-1], type=1, axes=(-2, -1), norm="ortho")
+    m1, m2 = np.meshgrid(np.arange(1, 8), np.arange(1, 11), indexing="ij")
+    shells = np.floor(np.sqrt(m1**2 + m2**2) / 2 + 0.5).astype(int)
+    expected = np.zeros_like(spectrum)
+    for shell in np.unique(shells):
+        expected[..., shell] = (coefficients[..., shells == shell] ** 2).sum(-1) / (9 * 12)
+    np.testing.assert_allclose(spectrum, expected, atol=1e-13)
+    np.testing.assert_allclose(spectrum.sum(-1), (u**2).mean((-2, -1)), rtol=1e-12)
