@@ -19,18 +19,24 @@ PRESET_SUMMARIES: dict[str, dict[str, str]] = {
         "small": "as tiny at 256 points (solved at 1024); ~12 samples/s",
         "fno": "the FNO paper's data: 8192 points; ~1 sample/s",
         "pdebench": "PDEBench-style random sines, nu=0.01/pi, 201 times to t=2, 1024 points",
+        "fno_public": "broadband: the FNO authors' public generator (nu=1e-3, GRF sigma=49, tau=7), 1024 points; "
+                      "~13 samples/s",
+        "fno_nu1e-3": "broadband: the FNO paper's 625(-Lap+25)^-2 law at nu=1e-3 (shocks), 1024 points; ~2 samples/s",
     },
     "darcy": {
         "tiny": "12/3 threshold coefficient of a GRF, 17x17 (tests, < 1 s)",
         "small": "as tiny at 64x64 (solved at 127); ~12 samples/s",
         "fno": "the FNO paper's data: 85x85 (solved at 421); ~0.5 samples/s",
         "smooth": "log-normal (smooth) coefficient, 64x64",
+        "rough": "100:1 threshold coefficient, tau=12, harmonic face average solved at 253^2, 64x64; ~2 samples/s",
     },
     "navier_stokes": {
         "tiny": "vorticity, nu=1e-3, 3 frames to t=1, 16x16 (tests, < 1 s)",
         "small": "11 frames to t=5, 64x64; ~1-2.5 s per trajectory",
         "fno": "the FNO paper's recipe: 51 frames to t=50, solved at 256^2 (not feasible on a CPU)",
         "fno_fast": "the FNO paper's statistics solved at 64^2, dt=1e-2; ~3.3 s per trajectory",
+        "fno_nu1e-4": "broadband: nu=1e-4, 31 frames to t=30 (content from t~20), solved at 128^2, 64x64; "
+                      "~23 s per trajectory",
     },
 }
 
