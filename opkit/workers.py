@@ -82,7 +82,15 @@ def worker_processes(executor) -> list:
 
 
 def describe_dead_workers(processes) -> str:
-    """``"a worker process was killed by SIGKILL (out of memory?)"``, or another one-line cause."""
+    """``"a worker process was killed by SIGKILL (out of memory?)"``, or another one-line cause.
+
+    A worker whose death broke the pool may not be reaped yet when the pool reports it (its
+    exit code reads None for a moment): wait for each at most until a shared 1 s deadline.
+    """
+    deadline = time.monotonic() + 1.0
+    for process in processes:
+        if process.exitcode is None:
+            process.join(max(0.0, deadline - time.monotonic()))
     codes = sorted({process.exitcode for process in processes if process.exitcode not in (None, 0)})
     signals = []
     for code in (code for code in codes if code < 0):
@@ -90,6 +98,8 @@ def describe_dead_workers(processes) -> str:
             signals.append(signal.Signals(-code).name)
         except ValueError:
             signals.append(f"signal {-code}")
+    if len(signals) > 1 and "SIGTERM" in signals:  # the pool itself terminates the rest once one died
+        signals.remove("SIGTERM")
     if signals:
         memory = " (out of memory?)" if "SIGKILL" in signals else ""
         return f"a worker process was killed by {', '.join(signals)}{memory}"
