@@ -16,14 +16,6 @@ from opkit.activations.bases import (
 )
 
 
-@pytest.fixture
-def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 @pytest.mark.parametrize("order", [1, 2, 3, 5])
 def test_bspline_bases_match_scipy(order, float64_default):
     basis = BSplineBasis(2, grid_size=6, order=order)

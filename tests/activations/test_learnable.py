@@ -16,13 +16,8 @@ LEARNABLE = [info.name for info in list_activations() if info.learnable]
 CUSTOM = ["swish_beta", "snake", "xgelu", "xsilu", "rational", "polyrelu", "sau", "relu2", "sine"]
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    """Parameters are created in float64, so formulas can be checked to round-off."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+# Parameters are created in float64, so formulas can be checked to round-off.
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _x(shape=(3, 4, 7), seed=0, scale=2.0):

@@ -71,14 +71,6 @@ FORMULAS = {
 }
 
 
-@pytest.fixture
-def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 def _random_input(seed=0, shape=(4, 3, 50)):
     generator = torch.Generator().manual_seed(seed)
     return 3.0 * torch.randn(*shape, generator=generator, dtype=torch.float64)

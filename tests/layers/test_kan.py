@@ -11,14 +11,6 @@ from opkit.errors import ConfigError
 from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANLinear
 
 
-@pytest.fixture
-def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 def test_bspline_zero_outside_span_in_float32_far_away():
     torch.manual_seed(0)
     layer = KANLinear(3, 4)
