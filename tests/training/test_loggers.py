@@ -7,23 +7,17 @@ import struct
 
 import pytest
 
-from opkit.training import module as module_file
 from opkit.training.run import run_experiment
 
-from standins import AffineDataModule, build_standin  # noqa: E402  (tests/training is on sys.path)
+from standins import AffineDataModule  # noqa: E402  (tests/training is on sys.path)
 
-pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
+pytestmark = [pytest.mark.filterwarnings("ignore:LightningCLI's args parameter"),
+              pytest.mark.usefixtures("standin_model")]  # every test trains the stand-in (conftest.py)
 CONFIG = {
     "model": {"model": "standin", "width": 8, "lr": 1e-2, "scheduler": "none"},
     "data": {"n_train": 32, "batch_size": 8},
     "trainer": {"max_epochs": 2, "accelerator": "cpu", "devices": 1, "enable_model_summary": False},
 }
-
-
-@pytest.fixture(autouse=True)
-def standin_model(monkeypatch):
-    monkeypatch.setattr(module_file, "build_operator", build_standin)
-    monkeypatch.setattr(module_file, "check_operator", lambda name, **kwargs: None)
 
 
 def read_scalars(log_dir) -> dict[str, list[float]]:

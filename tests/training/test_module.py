@@ -13,21 +13,16 @@ from opkit.training.lightning_cli import OperatorCLI
 from opkit.training.module import OperatorModule
 from opkit.training.run import run_experiment
 
-from standins import AffineDataModule, build_standin  # noqa: E402  (tests/training on sys.path via conftest)
+from standins import AffineDataModule  # noqa: E402  (tests/training on sys.path via conftest)
 
-pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
+pytestmark = [pytest.mark.filterwarnings("ignore:LightningCLI's args parameter"),
+              pytest.mark.usefixtures("standin_model")]  # every test trains the stand-in (conftest.py)
 
 STANDIN_CONFIG = {
     "model": {"model": "standin", "width": 16, "lr": 1e-2, "scheduler": "none", "weight_decay": 0.0},
     "data": {"n_train": 64, "batch_size": 8},
     "trainer": {"max_epochs": 3, "accelerator": "cpu", "devices": 1, "enable_model_summary": False},
 }
-
-
-@pytest.fixture(autouse=True)
-def standin_model(monkeypatch):
-    monkeypatch.setattr(module_file, "build_operator", build_standin)
-    monkeypatch.setattr(module_file, "check_operator", lambda name, **kwargs: None)
 
 
 def test_fit_copies_normalizers_and_checkpoint_is_self_contained(tmp_path):
