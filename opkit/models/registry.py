@@ -36,6 +36,23 @@ def describe_models() -> dict[str, str]:
     return {name: _DESCRIPTIONS[name] for name in list_models()}
 
 
+def model_signature(name: str) -> inspect.Signature:
+    """The constructor signature of the registered model ``name``; ConfigError (listing the names) otherwise."""
+    if not isinstance(name, str) or name.strip().lower() not in _MODELS:
+        raise ConfigError(f"model: unknown name {name!r}; valid names: {', '.join(list_models())}")
+    return inspect.signature(_MODELS[name.strip().lower()])
+
+
+def check_model_arguments(name: str, partial: bool = False, **kwargs) -> None:
+    """ConfigError for an unknown model name or an argument it does not take (``partial``: some may be missing)."""
+    signature = model_signature(name)
+    try:
+        (signature.bind_partial if partial else signature.bind)(**kwargs)
+    except TypeError as error:  # unexpected keyword / missing argument
+        accepted = ", ".join(p for p in signature.parameters if p not in ("args", "kwargs"))
+        raise ConfigError(f"model {name!r}: {error}; accepted arguments: {accepted}") from None
+
+
 def build_model(name: str, **kwargs) -> nn.Module:
     """Build the registered model ``name`` with constructor arguments ``kwargs``.
 
@@ -43,13 +60,5 @@ def build_model(name: str, **kwargs) -> nn.Module:
         ConfigError: unknown name (lists the valid ones) or an argument the model
             does not take.
     """
-    if not isinstance(name, str) or name.strip().lower() not in _MODELS:
-        raise ConfigError(f"model: unknown name {name!r}; valid names: {', '.join(list_models())}")
-    factory = _MODELS[name.strip().lower()]
-    signature = inspect.signature(factory)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as error:  # unexpected keyword / missing argument
-        accepted = ", ".join(p for p in signature.parameters if p not in ("args", "kwargs"))
-        raise ConfigError(f"model {name!r}: {error}; accepted arguments: {accepted}") from None
-    return factory(**kwargs)
+    check_model_arguments(name, **kwargs)
+    return _MODELS[name.strip().lower()](**kwargs)

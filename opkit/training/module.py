@@ -61,12 +61,12 @@ def _accepted_arguments(name) -> set[str] | None:
     """Keyword arguments the registry's model ``name`` takes; None when unknown or it takes ``**kwargs``."""
     import inspect
 
-    from opkit.models.registry import _MODELS
+    from opkit.models.registry import model_signature
 
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key not in _MODELS:
+    try:
+        parameters = model_signature(name).parameters
+    except ConfigError:  # not a registry name (a stand-in model): pass every argument on
         return None
-    parameters = inspect.signature(_MODELS[key]).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return None
     return set(parameters)
@@ -74,20 +74,9 @@ def _accepted_arguments(name) -> set[str] | None:
 
 def check_operator(name: str, **kwargs) -> None:
     """Refuse an unknown model name or an argument the model does not take, without building it."""
-    import inspect
+    from opkit.models.registry import check_model_arguments
 
-    from opkit.models import list_models
-    from opkit.models.registry import _MODELS
-
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key not in list_models():
-        raise ConfigError(f"model: unknown name {name!r}; valid names: {', '.join(list_models())}")
-    signature = inspect.signature(_MODELS[key])
-    try:
-        signature.bind_partial(**kwargs)
-    except TypeError as error:  # an unexpected keyword
-        accepted = ", ".join(p for p in signature.parameters if p not in ("args", "kwargs"))
-        raise ConfigError(f"model {name!r}: {error}; accepted arguments: {accepted}") from None
+    check_model_arguments(name, partial=True, **kwargs)
 
 
 def _positive_integers(value) -> bool:
