@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from opkit.training.commands import positive_int  # noqa: E402  (argparse type: an integer >= 1)
+
 # Published test relative L2 (Li et al. 2021, "Fourier Neural Operator for Parametric PDEs", tables 1-3).
 PUBLISHED = {
     ("burgers", "fno"): (0.0160, "FNO paper: s=1024, 1000 train, 500 epochs"),
@@ -80,16 +82,6 @@ def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bo
     return results
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small presets and 3 epochs")
@@ -97,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operators", nargs="+", default=list(OPERATORS), choices=OPERATORS)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default 100; quick 3)")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock cap per run (default 40; quick 5)")
-    parser.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=None,
                         help="training batches per epoch (Lightning's limit_train_batches; default: all)")
-    parser.add_argument("--val-batches", type=_positive_int, default=None,
+    parser.add_argument("--val-batches", type=positive_int, default=None,
                         help="validation batches per epoch (limit_val_batches; default: all); the test is always full")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
