@@ -405,32 +405,31 @@ class FourierBasis(_Basis):
 
 
 
-class ReLUBasis(_Basis):
+class _GridlessBasis(_Basis):
+    """A fixed family without grid or scale; subclasses name ``n_basis`` and their ``kernel_factory``."""
+
+    n_basis: int
+    kernel_factory = None
+
+    def __init__(self, in_features: int):
+        super().__init__()
+
+    def kernels(self):
+        return self.kernel_factory()
+
+
+class ReLUBasis(_GridlessBasis):
     """relu(x), relu(-x): the positively homogeneous edge functions (no grid, no scale)."""
 
-    def __init__(self, in_features: int):
-        super().__init__()
-
-    @property
-    def n_basis(self) -> int:
-        return 2
-
-    def kernels(self):
-        return relu_kernels()
+    n_basis = 2
+    kernel_factory = staticmethod(relu_kernels)
 
 
-class LinearBasis(_Basis):
+class LinearBasis(_GridlessBasis):
     """x: the linear edge functions (no grid, no scale)."""
 
-    def __init__(self, in_features: int):
-        super().__init__()
-
-    @property
-    def n_basis(self) -> int:
-        return 1
-
-    def kernels(self):
-        return linear_kernels()
+    n_basis = 1
+    kernel_factory = staticmethod(linear_kernels)
 
 
 class FusedBasis(torch.autograd.Function):
