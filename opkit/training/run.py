@@ -64,20 +64,24 @@ def apply_overrides(config: dict, overrides: dict | None) -> dict:
 
 
 def train_main(argv: list[str] | None = None, prog: str = "train.py") -> int:
-    """``train.py``: the default run without arguments, else ``OperatorCLI`` over ``argv``.
+    """``train.py`` and ``opkit train``: the default run without arguments, else ``OperatorCLI`` over ``argv``.
 
+    Shipped config names are resolved and ``fit`` is implied (``train_command.prepare_arguments``).
     An opkit ``ConfigError``/``DataError`` is printed as one line ``<prog>: error: ...`` and
     gives exit status 2 (a traceback would bury the message). Returns the exit status.
     """
     from opkit.errors import OpkitError
     from opkit.training.lightning_cli import OperatorCLI
+    from opkit.training.train_command import prepare_arguments
 
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
         if not arguments:
             run_default()
         else:
-            OperatorCLI(args=argv)  # None: LightningCLI reads sys.argv itself
+            # LightningCLI reads sys.argv (passing args= as well makes it warn): give it ours.
+            with unittest.mock.patch.object(sys, "argv", [sys.argv[0], *prepare_arguments(arguments)]):
+                OperatorCLI()
     except OpkitError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import sys
-import unittest.mock
 from pathlib import Path
 
 from opkit.errors import ConfigError
@@ -82,13 +81,5 @@ def main(argv: list[str] | None = None, prog: str = "opkit train") -> int:
     from opkit.quiet import quiet_commands
     from opkit.training.run import train_main
 
-    argv = sys.argv[1:] if argv is None else list(argv)
     quiet_commands()
-    try:
-        arguments = prepare_arguments(argv)
-    except ConfigError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
-    # LightningCLI reads sys.argv (passing args= as well makes it warn): give it ours.
-    with unittest.mock.patch.object(sys, "argv", [sys.argv[0], *arguments]):
-        return train_main(None, prog=prog)
+    return train_main(argv, prog=prog)
