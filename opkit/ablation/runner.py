@@ -49,6 +49,7 @@ LEARNING_RATE_KEY = "model.lr"
 CALLBACKS_KEY = "trainer.callbacks"
 PROBE_CLASS = "opkit.ablation.callbacks.AblationProbe"
 DYNAMICS_CLASS = "opkit.spectral.dynamics.SpectralDynamics"
+ROLLOUT_CLASS = "opkit.ablation.rollout.RolloutProbe"
 
 
 class Diverged(Exception):
@@ -114,6 +115,8 @@ def run_overrides(spec: RunSpec) -> dict:
         dynamics = spec.probes.get("dynamics")
         if dynamics:
             callbacks.append({"class_path": DYNAMICS_CLASS, "init_args": dict(dynamics)})
+        if _data_task(spec) == "step":  # tested by rollout as well: error per rollout step
+            callbacks.append({"class_path": ROLLOUT_CLASS})
         overrides[CALLBACKS_KEY] = callbacks
     return overrides
 
@@ -129,10 +132,22 @@ def _base_callbacks(base_config) -> list:
     return list(callbacks) if isinstance(callbacks, list) else [callbacks]
 
 
+def _data_task(spec: RunSpec):
+    """``data.task`` of a run: its overrides', else its base config's."""
+    if "data.task" in spec.overrides:
+        return spec.overrides["data.task"]
+    if not spec.base_config:
+        return None
+    import yaml
+
+    data = yaml.safe_load(Path(spec.base_config).read_text()) or {}
+    return (data.get("data") or {}).get("task")
+
+
 def collect_run_files(run_dir: Path, result: dict) -> dict:
     """Metrics that live in files of the run: best validation scores from the CSV log, the
-    AblationProbe's spectral summary, and the spectral dynamics (its CSV's location and its
-    table)."""
+    AblationProbe's spectral summary, the RolloutProbe's ``rollout`` entry, and the spectral
+    dynamics (its CSV's location and its table)."""
     extra: dict = {}
     log_dir = result.get("log_dir")
     csv_path = Path(log_dir) / "metrics.csv" if log_dir else None
@@ -143,6 +158,11 @@ def collect_run_files(run_dir: Path, result: dict) -> dict:
         import json
 
         extra.update(json.loads(spectral.read_text()))
+    rollout = run_dir / "rollout_test.json"
+    if rollout.exists():
+        import json
+
+        extra.update(json.loads(rollout.read_text()))
     dynamics = sorted(run_dir.rglob("spectral_dynamics.csv"))
     if dynamics:
         from opkit.spectral.dynamics import read_dynamics, table_to_record
