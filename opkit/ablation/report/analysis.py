@@ -15,7 +15,9 @@ from opkit.ablation.store import DIVERGED, FAILED, FINISHED, metric_value
 # Metrics that get the primary metric's full table (summary, paired ratio, tests) when records have them.
 HEADLINE_METRICS = ("test/relative_l2", "test/relative_h1")
 # Secondary metrics shown when the records have them; substrings of dotted metric keys.
-SECONDARY_PATTERNS = ("test/", "band_errors", "spectral_bias", "bandwidth")
+SECONDARY_PATTERNS = ("test/", "band_errors", "spectral_bias", "bandwidth", "aliasing_mean")
+# Metrics with structure of their own, drawn by their own figures, not as spectra or table columns.
+STRUCTURED_METRICS = ("dynamics", "learned_activation", "aliasing")
 HIGHER_IS_BETTER_PATTERNS = ("bandwidth",)
 COST_KEYS = ("parameters", "flops_per_sample", "seconds_per_epoch")
 
@@ -157,7 +159,6 @@ def rank_test(groups, metric: str, seeds: list[int]) -> RankTest | None:
     return RankTest(metric, blocks, labels, result, stats.nemenyi_critical_difference(len(labels), table.shape[0]))
 
 
-
 def list_metric(record: dict, key: str):
     """A list-valued metric of a record by dotted key, as floats (NaN for non-numbers); None when absent."""
     value = record.get("metrics") or {}
@@ -171,10 +172,12 @@ def list_metric(record: dict, key: str):
 
 
 def list_metric_keys(records: list[dict]) -> list[str]:
-    """Dotted keys of list-valued metrics of numbers (spectra) in finished records."""
+    """Dotted keys of list-valued metrics of numbers (spectra) in finished records, outside STRUCTURED_METRICS."""
     keys = []
 
     def walk(prefix, value):
+        if prefix in STRUCTURED_METRICS:
+            return
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), inner)

@@ -10,6 +10,7 @@ import numpy as np
 
 from opkit.ablation.report.analysis import list_metric
 from opkit.ablation.report.figures import line_color, pyplot, save_figure
+from opkit.ablation.report.records import dynamics_table, learned_activation
 from opkit.ablation.store import FINISHED
 
 
@@ -51,16 +52,15 @@ def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, t
 
 def plot_dynamics(records_by_label: dict[str, list[dict]], root: Path, path: Path, title: str) -> Path | None:
     """Epoch x wavenumber relative error, seed mean per activation, side by side on one colour scale."""
-    from opkit.spectral.dynamics import read_dynamics
     from opkit.spectral.plots import plot_dynamics_heatmap
 
     panels = {}
     for label, records in records_by_label.items():
         tables = []
         for record in records:
-            csv_path = (record.get("metrics") or {}).get("dynamics_csv")
-            if record["status"] == FINISHED and csv_path and (root / csv_path).exists():
-                tables.append(read_dynamics(root / csv_path))
+            table = dynamics_table(record, root)
+            if table is not None:
+                tables.append(table)
         if not tables:
             continue
         epochs = min(len(t.epochs) for t in tables)
@@ -83,52 +83,21 @@ def plot_learned_activations(records_by_label: dict[str, list[dict]], root: Path
                              title: str) -> Path | None:
     """Learnable activations after training (first finished seed), mean over channels with a min-max band,
     one line per layer; the dashed line is the same activation at initialisation."""
-    import torch
-
-    from opkit.activations import PartialActivation, get_activation
-    from opkit.activations.registry import activation_info
-    from opkit.training.inference import load_operator
-
-    plt = pyplot()
-    x = torch.linspace(-3, 3, 301)
     shapes = {}
     for label, records in records_by_label.items():
-        record = next((r for r in records if r["status"] == FINISHED and (r.get("metrics") or {}).get("checkpoint")), None)
-        if record is None:
-            continue
-        values = (record.get("spec") or {}).get("values") or {}
-        name = values.get("activation")
-        try:
-            if not isinstance(name, str) or not activation_info(name).learnable:
-                continue
-            checkpoint = Path(record["metrics"]["checkpoint"])
-            checkpoint = checkpoint if checkpoint.is_absolute() else root / checkpoint
-            module = load_operator(checkpoint)
-        except Exception:  # a missing or unreadable checkpoint leaves this panel out, not the report
-            continue
-        curves = []
-        for layer in module.model.modules():
-            if isinstance(layer, PartialActivation):
-                layer = layer.activation
-            is_activation = type(layer).__module__.startswith("opkit.activations")
-            if is_activation and any(True for _ in layer.parameters()):
-                first = next(layer.parameters())  # per-channel parameters are (..., C)
-                channels = first.shape[-1] if first.dim() else 1
-                with torch.no_grad():
-                    y = layer(x.expand(channels, -1).unsqueeze(0).clone())[0]
-                curves.append(y.numpy())
-        if curves:
-            with torch.no_grad():
-                initial = get_activation(name, num_channels=1)(x.view(1, 1, -1))[0, 0].numpy()
-            shapes[label] = (curves, initial)
+        shape = next((s for s in (learned_activation(r, root) for r in records) if s), None)
+        if shape is not None:
+            shapes[label] = shape
     if not shapes:
         return None
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(shapes), figsize=(3.6 * len(shapes), 3.2), squeeze=False)
-    for axis, (label, (curves, initial)) in zip(axes[0], shapes.items()):
-        for i, curve in enumerate(curves):
-            axis.plot(x, curve.mean(axis=0), color=f"C{i % 10}", lw=1.2, label=f"layer {i + 1}")
-            axis.fill_between(x, curve.min(axis=0), curve.max(axis=0), color=f"C{i % 10}", alpha=0.15)
-        axis.plot(x, initial, "k--", lw=1, label="initial")
+    for axis, (label, shape) in zip(axes[0], shapes.items()):
+        x = np.asarray(shape["x"], dtype=float)
+        for i, layer in enumerate(shape["layers"]):
+            axis.plot(x, layer["mean"], color=f"C{i % 10}", lw=1.2, label=f"layer {i + 1}")
+            axis.fill_between(x, layer["min"], layer["max"], color=f"C{i % 10}", alpha=0.15)
+        axis.plot(x, shape["initial"], "k--", lw=1, label="initial")
         axis.set_title(label, fontsize=10)
         axis.set_xlabel("x")
         axis.grid(alpha=0.3)

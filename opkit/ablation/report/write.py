@@ -27,6 +27,7 @@ from opkit.ablation.report.analysis import (
 )
 from opkit.ablation.report.document import Document, fmt, fmt_p
 from opkit.ablation.report.figures import plot_critical_difference, plot_error_bars, plot_forest
+from opkit.ablation.report.records import ship_records
 from opkit.ablation.report.spectra import plot_curves, plot_dynamics, plot_learned_activations
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore, metric_value
 from opkit.errors import DataError
@@ -60,6 +61,12 @@ class Report:
         """Add a figure if it was drawn (figure functions return None when the records have no data for it)."""
         if path is not None:
             self.document.image(path, caption)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def _slug(text: str) -> str:
@@ -289,11 +296,18 @@ def prepare(results_dir, baseline: str | None = None, out_dir=None) -> Report:
 
 
 def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path:
-    """Write ``report.md``, figures and ``report.html`` for a results directory; returns report.md's path."""
+    """Write ``report.md``, figures and ``report.html`` for a results directory; returns report.md's path.
+
+    With an ``out_dir`` outside ``results_dir`` (a report to ship, e.g. docs/ablation/NAME), the
+    records and sweep files go with it (:func:`~opkit.ablation.report.records.ship_records`), so
+    ``write_report(out_dir)`` re-analyses the sweep later from that folder alone.
+    """
     report = prepare(results_dir, baseline, out_dir)
+    out = report.figures.parent
+    if out_dir is not None and not _inside(out, report.store.root):
+        ship_records(report.store, out)
     for section in SECTIONS:
         section(report)
-    out = report.figures.parent
     write_text_atomic(out / "summary.json", json.dumps(_nan_to_none(report.summary), indent=2) + "\n")
     report_path = out / "report.md"
     write_text_atomic(report_path, report.document.markdown(out))
