@@ -103,6 +103,44 @@ def _comparison_table(results: list, baseline: str | None) -> tuple[list[str], l
     return header, rows
 
 
+NAN_NOTE = "NaN: the target has no energy in that band/shell, so its relative error is undefined"
+NEVER_RESOLVED_NOTE = ("-1: never resolved (not even the first non-empty shell is under the threshold); such runs "
+                       "enter the mean as -1")
+
+
+def _secondary_table(by_activation: dict[str, list[dict]], names: list[str]):
+    """Header, rows (mean ± std per activation and metric) and the footnote for the special values
+    they show: NaN where every run recorded the metric as NaN, -1 where a run's resolved bandwidth is -1."""
+    rows, nan_shown, never_resolved = [], False, False
+    for label, records in by_activation.items():
+        finished = [r for r in records if r["status"] == FINISHED]
+        row = [label]
+        for name in names:
+            values = [metric_value(r, name) for r in finished]
+            summary = stats.summarize(values)
+            if summary.n:
+                row.append(f"{fmt(summary.mean)} ± {fmt(summary.std, 2)}")
+            elif any(_recorded(r, name) for r in finished):
+                row.append("NaN")
+                nan_shown = True
+            else:
+                row.append("–")
+            never_resolved |= "bandwidth" in name and -1 in values
+        rows.append(row)
+    notes = [note for note, shown in ((NAN_NOTE, nan_shown), (NEVER_RESOLVED_NOTE, never_resolved)) if shown]
+    return ["activation"] + [f"`{name}`" for name in names], rows, "; ".join(notes) + "." if notes else ""
+
+
+def _recorded(record: dict, key: str) -> bool:
+    """Whether a record holds ``key`` at all (as a number or NaN), as opposed to not measuring it."""
+    value = record.get("metrics") or {}
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return value is None or isinstance(value, (int, float, str))
+
+
 # ----------------------------------------------------------------------------- sections
 
 
@@ -134,15 +172,11 @@ def comparison_tables(report: Report) -> None:
             doc.heading(setting, 3)
             doc.table(*_comparison_table(results, report.baseline))
             if key == report.metric and report.secondary:
-                rows = []
-                for label, recs in report.groups[setting].items():
-                    row = [label]
-                    for name in report.secondary:
-                        summary = stats.summarize([metric_value(x, name) for x in recs if x["status"] == FINISHED])
-                        row.append(f"{fmt(summary.mean)} ± {fmt(summary.std, 2)}" if summary.n else "–")
-                    rows.append(row)
                 doc.paragraph("Secondary metrics (mean ± std over seeds):")
-                doc.table(["activation"] + [f"`{name}`" for name in report.secondary], rows)
+                header, rows, note = _secondary_table(report.groups[setting], report.secondary)
+                doc.table(header, rows)
+                if note:
+                    doc.paragraph(note)
 
 
 def error_figures(report: Report) -> None:
@@ -185,23 +219,25 @@ def ranks(report: Report) -> None:
 
 CURVE_CAPTIONS = {
     "error_spectrum": "relative error spectrum e(k) = E_err(k) / E_true(k) on the test set",
-    "energy_spectrum_pred": "predicted energy spectrum, true spectrum dashed",
+    "energy_spectrum_pred": "predicted energy spectrum, true spectrum thick light black",
+    "sine_error_spectrum": "relative error spectrum in the sine basis on the test set",
+    "sine_energy_spectrum_pred": "predicted energy spectrum in the sine basis, true spectrum thick light black",
 }
 
 
 def spectra(report: Report) -> None:
     """Each list-valued metric (a spectrum) per setting, one line per activation."""
-    curve_keys = [k for k in list_metric_keys(report.records) if k != "energy_spectrum_true"]
+    curve_keys = [k for k in list_metric_keys(report.records) if not k.endswith("energy_spectrum_true")]
     if not curve_keys:
         return
     report.document.heading("Spectra")
     for setting, by in report.groups.items():
         for key in curve_keys:
+            reference = key[: -len("pred")] + "true" if key.endswith("energy_spectrum_pred") else None
             figure = plot_curves(by, key, report.figures / f"curve_{_slug(setting)}_{_slug(key)}.png",
-                                 f"{key} — {setting}", key,
-                                 "energy_spectrum_true" if key == "energy_spectrum_pred" else None)
+                                 f"{key} — {setting}", reference_key=reference)
             report.figure(figure, f"{setting}: {CURVE_CAPTIONS.get(key, key)}; seed mean with min–max band "
-                                  "per activation")
+                                  "per activation, controls grey dashed; dotted line: mode cutoff")
 
 
 def dynamics(report: Report) -> None:
