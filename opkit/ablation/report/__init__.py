@@ -21,6 +21,22 @@ Modules: ``analysis`` (grouping, summaries, paired comparisons, rank tests), ``d
 plotting helpers), ``spectra`` (spectral figures), ``write`` (the sections and ``write_report``).
 """
 
+from opkit.ablation.report.analysis import (
+    ActivationResult,
+    RankTest,
+    analyse_setting,
+    group_records,
+    rank_test,
+    secondary_metrics,
+    setting_of,
+)
+from opkit.ablation.report.document import Document, fmt, fmt_p
+from opkit.ablation.report.figures import line_styles, plot_critical_difference, plot_error_bars, plot_forest
+from opkit.ablation.report.spectra import plot_curves, plot_dynamics, plot_learned_activations
 from opkit.ablation.report.write import SECTIONS, Report, write_report
 
-__all__ = ["SECTIONS", "Report", "write_report"]
+__all__ = [
+    "ActivationResult", "Document", "RankTest", "Report", "SECTIONS", "analyse_setting", "fmt", "fmt_p",
+    "group_records", "line_styles", "plot_critical_difference", "plot_curves", "plot_dynamics", "plot_error_bars",
+    "plot_forest", "plot_learned_activations", "rank_test", "secondary_metrics", "setting_of", "write_report",
+]
