@@ -34,9 +34,7 @@ def register(subparsers) -> None:
     )
     report.add_argument("results_dir", help="a results directory written by `opkit ablate`")
     report.add_argument("--baseline", default=None, help="baseline activation label (default: the sweep's)")
-    report.add_argument("--out", default=None,
-                        help="output folder (default RESULTS_DIR/report); elsewhere, the run records and the "
-                             "sweep file are copied there too, so `opkit report OUT` re-analyses it later")
+    report.add_argument("--out", default=None, help="output folder (default RESULTS_DIR/report)")
     report.set_defaults(handler=_report)
 
 
