@@ -114,7 +114,13 @@ def ship_records(store: ResultStore, out: Path) -> Path:
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".records-old-", dir=out))
             os.replace(target, old / "records")
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if old is not None:  # put the previous records back rather than leave none
+                os.replace(old / "records", target)
+                shutil.rmtree(old)
+            raise
         if old is not None:
             shutil.rmtree(old)
     finally:
