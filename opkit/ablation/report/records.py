@@ -24,7 +24,6 @@ from pathlib import Path
 from opkit.ablation.store import FINISHED, ResultStore, _json_safe
 from opkit.errors import ConfigError, DataError
 from opkit.io import write_text_atomic
-from opkit.spectral.dynamics import DynamicsTable, read_dynamics, table_from_record, table_to_record
 
 # Files of a results directory that describe the sweep and ship with its records.
 SWEEP_FILES = ("sweep.yaml", "sweep.json", "lr_selection.json", "runs.csv")
@@ -40,8 +39,11 @@ def _run_file(record: dict, key: str, root: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def dynamics_table(record: dict, root: Path) -> DynamicsTable | None:
-    """A finished run's epoch x wavenumber errors: from the record, else from its run folder's CSV."""
+def dynamics_table(record: dict, root: Path):
+    """A finished run's epoch x wavenumber errors (a ``DynamicsTable``, or None): from the record, else
+    from its run folder's CSV."""
+    from opkit.spectral.dynamics import read_dynamics, table_from_record  # torch and Lightning: only when drawn
+
     if record.get("status") != FINISHED:
         return None
     data = (record.get("metrics") or {}).get("dynamics")
@@ -89,6 +91,8 @@ def self_contained(record: dict, root: Path) -> dict:
     if record.get("status") != FINISHED or not isinstance(metrics, dict):
         return record
     if "dynamics" not in metrics:
+        from opkit.spectral.dynamics import table_to_record
+
         table = dynamics_table(record, root)
         if table is not None:
             metrics["dynamics"] = table_to_record(table)
