@@ -97,7 +97,8 @@ def plot_spectral_ratio(
     return _save(figure, path)
 
 
-def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str, colorbar: str, log: bool, title: str):
+def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str, colorbar: str, log: bool, title: str,
+                    vertical_line: tuple[float, str] | None = None):
     if not panels:
         raise ConfigError("panels: expected at least one run (label -> (rows, columns, values))")
     count = len(panels)
@@ -130,6 +131,10 @@ def _heatmap_panels(panels: Mapping[str, tuple], path, xlabel: str, ylabel: str,
         shown = np.where(np.isfinite(values) & ((values > 0) if log else True), values, np.nan)
         image = axes.pcolormesh(column_values, row_values, shown, shading="nearest", norm=norm, cmap="viridis")
         axes.set_title(label)
+        if vertical_line is not None:
+            axes.axvline(vertical_line[0], color="white", linestyle="--", linewidth=1.2, label=vertical_line[1])
+            if index == 0:
+                axes.legend(fontsize=7, loc="upper right")
         if index + columns >= count:  # no panel below this one
             axes.set_xlabel(xlabel)
             axes.xaxis.set_tick_params(labelbottom=True)
@@ -144,12 +149,25 @@ def plot_dynamics_heatmap(
     runs: Mapping[str, tuple[Sequence[float], Sequence[float], object]],
     path: str | os.PathLike,
     title: str = "Relative error by epoch and wavenumber\n(blank: empty shell, no target energy)",
+    mode_cutoff: int | None = None,
 ) -> Path:
     """Epoch x wavenumber heatmap of the relative error (log colour), one panel per run.
 
-    ``runs`` maps a label to ``(epochs (E,), wavenumbers (K,), errors (E, K))``.
+    ``runs`` maps a label to ``(epochs (E,), wavenumbers (K,), errors (E, K))``. Shells from
+    k = 1 are shown: k = 0 is the mean, empty for zero-mean targets and not a frequency the
+    network learns over time. ``mode_cutoff`` is marked with a dashed line on every panel.
     """
-    return _heatmap_panels(runs, path, "wavenumber |k|", "epoch", "relative error e(k)", log=True, title=title)
+    shown = {}
+    for label, (epochs, wavenumbers, errors) in runs.items():
+        wavenumbers, errors = _array(wavenumbers, f"{label}: columns"), _array(errors, f"{label}: values")
+        keep = wavenumbers >= 1
+        if wavenumbers.ndim == 1 and errors.shape == (len(epochs), len(wavenumbers)) and keep.any():
+            # (a shape mismatch is refused by _heatmap_panels with the shapes as given)
+            wavenumbers, errors = wavenumbers[keep], errors[:, keep]
+        shown[label] = (epochs, wavenumbers, errors)
+    cutoff = None if mode_cutoff is None else (mode_cutoff, f"mode cutoff {mode_cutoff}")
+    return _heatmap_panels(shown, path, "wavenumber |k|", "epoch", "relative error e(k)", log=True, title=title,
+                           vertical_line=cutoff)
 
 
 def plot_probe_heatmap(

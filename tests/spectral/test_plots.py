@@ -1,10 +1,13 @@
 """Headless figures: files are valid PNGs, overlays differ from single curves, bad input is refused."""
 
+from pathlib import Path
+
 import matplotlib.image
 import numpy as np
 import pytest
 
 from opkit.errors import ConfigError
+from opkit.spectral import plots
 from opkit.spectral.plots import (
     plot_dynamics_heatmap,
     plot_error_spectrum,
@@ -43,6 +46,23 @@ def test_heatmaps_and_prediction_figures(tmp_path):
     x = np.linspace(0, 1, 32)
     read_png(plot_prediction(np.sin(x), np.sin(x) + 0.1, tmp_path / "line.png"))
     read_png(plot_prediction(np.outer(x, x), np.outer(x, x) ** 2, tmp_path / "field.png", title="sample 0"))
+
+
+def test_dynamics_heatmap_starts_at_shell_one_and_marks_the_cutoff(monkeypatch, tmp_path):
+    captured = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: captured.append(figure) or Path(path))
+    epochs, k = np.arange(4), np.arange(9)
+    errors = np.outer(1.0 / (1 + epochs), 1 + k)
+    errors[:, 0] = np.nan
+    plots.plot_dynamics_heatmap({"a": (epochs, k, errors), "b": (epochs, k, 2 * errors)}, tmp_path / "h.png",
+                                mode_cutoff=4)
+    panels = [axis for axis in captured[0].axes if axis.get_title() in ("a", "b")]
+    assert len(panels) == 2
+    for axis in panels:
+        mesh = axis.collections[0]
+        x = mesh.get_coordinates()[..., 0]
+        assert x.min() == pytest.approx(0.5) and x.max() == pytest.approx(8.5)  # shells 1..8, no k = 0 column
+        assert [line.get_xdata()[0] for line in axis.get_lines()] == [4]
 
 
 def test_plots_refuse_bad_input(tmp_path):
