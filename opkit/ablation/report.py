@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from opkit.ablation import stats
+from opkit.ablation.questions import add_question_sections
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore, metric_value
 from opkit.errors import DataError
 from opkit.io import atomic_path, write_text_atomic
@@ -721,6 +722,8 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
                 doc.image(figure, f"{setting}: learnable activations after training (first seed), per layer "
                                   "mean over channels with min–max band; dashed: at initialisation")
 
+    questions = add_question_sections(doc, groups, baseline, metric, figures)
+
     failed = [r for r in main_records if r["status"] == FAILED]
     if failed:
         doc.heading("Failed runs")
@@ -744,7 +747,7 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
         }
 
     summary = {"metric": metric, "baseline": baseline, "settings": summarise(analysis),
-               "metrics": {key: summarise(analyses[key]) for key in headline}}
+               "metrics": {key: summarise(analyses[key]) for key in headline}, "questions": questions}
     write_text_atomic(out / "summary.json", json.dumps(_nan_to_none(summary), indent=2) + "\n")
     report_path = out / "report.md"
     write_text_atomic(report_path, doc.markdown(out))
