@@ -122,6 +122,15 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
+def plain_log_ticks(axis) -> None:
+    """Tick labels like 0.8, 1, 2 instead of 8x10^-1 on a log axis (ratios near 1 span less than a decade)."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    axis.set_major_formatter(FormatStrFormatter("%.3g"))
+    axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 3.0, 5.0, 7.0)))
+    axis.set_minor_formatter(FormatStrFormatter("%.3g"))
+
+
 def line_style(index: int, count: int, label: str) -> dict:
     """Colour and dash per activation: up to 10 colours, tab20 beyond; controls dashed."""
     color = f"C{index % 10}" if count <= 10 else _pyplot().get_cmap("tab20")(index % 20)
@@ -181,6 +190,7 @@ def plot_band_ratios(ratios: dict, baseline: str, path: Path, title: str) -> Pat
         return None
     axis.axhline(1.0, color="k", lw=1, ls=":")
     axis.set_yscale("log")
+    plain_log_ticks(axis.yaxis)
     axis.set_xticks(range(len(bands)), [f"{b}" for b in bands])
     axis.set_xlabel("band (low: |k| ≤ m/2, mid: m/2 < |k| ≤ m, high: |k| > m)")
     axis.set_ylabel(f"band error ratio to {baseline} (95% CI)")
@@ -529,6 +539,7 @@ def plot_spectra_pair(first: dict, second: dict, names: tuple[str, str], cutoff,
 
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_yscale("log")
+    plain_log_ticks(axis.yaxis)
     axis.set_xlabel("wavenumber shell |k|")
     axis.set_ylabel("relative error E_err(k) / E_true(k)")
     axis.set_title(title, fontsize=10)
@@ -652,10 +663,15 @@ def plot_operator_ranks(entry: dict, path: Path, title: str) -> Path:
     fig, axis = plt.subplots(figsize=(2 + 1.6 * len(operators), 0.9 + 0.35 * len(entry["labels"])))
     for i, label in enumerate(entry["labels"]):
         style = line_style(i, len(entry["labels"]), label)
-        ranks = [entry["ranks"][o][label] for o in operators]
-        axis.plot(range(len(operators)), ranks, marker="o", **style)
-        axis.text(len(operators) - 1 + 0.08, ranks[-1], label, va="center", fontsize=8, color=style["color"])
-        axis.text(-0.08, ranks[0], label, va="center", ha="right", fontsize=8, color=style["color"])
+        axis.plot(range(len(operators)), [entry["ranks"][o][label] for o in operators], marker="o", **style)
+    for operator, x, align in ((operators[0], -0.08, "right"), (operators[-1], len(operators) - 0.92, "left")):
+        tied: dict[float, list[str]] = {}  # tied activations share one label, not two drawn over each other
+        for label in entry["labels"]:
+            tied.setdefault(float(entry["ranks"][operator][label]), []).append(label)
+        for rank, labels in tied.items():
+            color = line_style(entry["labels"].index(labels[0]), len(entry["labels"]), labels[0])["color"]
+            axis.text(x, rank, " = ".join(labels), va="center", ha=align, fontsize=8,
+                      color=color if len(labels) == 1 else "k")
     axis.set_xticks(range(len(operators)), operators)
     axis.set_xlim(-0.9, len(operators) - 0.1)
     axis.invert_yaxis()

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from opkit.ablation import stats
-from opkit.ablation.questions import line_style, save_figure, values_by_seed
+from opkit.ablation.questions import line_style, plain_log_ticks, save_figure, values_by_seed
 from opkit.ablation.report import (
     Document,
     RankTest,
@@ -117,6 +117,7 @@ def plot_block_ratios(analysis: dict, baseline: str, path: Path) -> Path | None:
             first = False
     axis.axvline(1.0, color="k", lw=1, ls=":")
     axis.set_xscale("log")
+    plain_log_ticks(axis.xaxis)
     axis.set_yticks(range(len(labels)), labels)
     axis.invert_yaxis()
     axis.set_xlabel(f"error ratio to {baseline} (95% CI over paired seeds)")
@@ -167,6 +168,11 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
         doc.table(["activation", "average rank"] + list(blocks),
                   [[labels[j], fmt(result.average_ranks[j], 3)] +
                    [f"{within[i, j]:g} ({fmt(table[i, j], 3)})" for i in range(len(blocks))] for j in order])
+        ranks = result.average_ranks
+        apart = [f"{labels[a]} ({fmt(ranks[a], 3)}) vs {labels[b]} ({fmt(ranks[b], 3)})"
+                 for i, a in enumerate(order) for b in order[i + 1:] if ranks[b] - ranks[a] > difference]
+        doc.paragraph(f"Best average rank: {labels[order[0]]}. Pairs further apart than CD: "
+                      f"{'; '.join(apart) or 'none, no two activations differ significantly'}.")
         if math.isfinite(result.statistic):
             test = RankTest(metric, "blocks", labels, result, difference)
             doc.image(plot_critical_difference(test, figures / "critical_difference.png"),
@@ -174,7 +180,7 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
                       "red bar are not significantly different")
         rank_answer = {"labels": labels, "average_ranks": result.average_ranks.tolist(),
                        "statistic": result.statistic, "p_value": result.p_value, "n_blocks": len(blocks),
-                       "critical_difference": difference, "block_means": table.tolist(), "blocks": list(blocks)}
+                       "critical_difference": difference, "significant_pairs": apart, "block_means": table.tolist(), "blocks": list(blocks)}
     else:
         doc.paragraph(f"Not enough for a rank test: {len(labels)} activations in every one of {len(blocks)} "
                       "blocks (need at least 2 and 2).")

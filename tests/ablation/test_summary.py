@@ -72,6 +72,12 @@ def test_summary_ranks_match_scipy_on_the_records(tmp_path):
     reference = scipy_stats.friedmanchisquare(*table.T)
     assert ranks["statistic"] == pytest.approx(reference.statistic)
     assert ranks["p_value"] == pytest.approx(reference.pvalue)
+    # Demšar (2006) table 5a: q_0.05 = 2.569 for k = 4; CD = q sqrt(k (k + 1) / (6 N))
+    assert ranks["critical_difference"] == pytest.approx(2.569 * math.sqrt(4 * 5 / (6 * 4)), rel=1e-3)
+    average = dict(zip(labels, scipy_stats.rankdata(table, axis=1).mean(0)))
+    apart = {(a, b) for a in labels for b in labels if average[b] - average[a] > ranks["critical_difference"]}
+    assert {tuple(pair.split(" (")[0] for pair in (p.split(" vs ")[0], p.split(" vs ")[1]))
+            for p in ranks["significant_pairs"]} == apart
 
     # one block's paired ratio to gelu with its t interval, from the records
     records = [json.loads(p.read_text()) for p in (stores[1].root / "records").glob("*.json")]
