@@ -9,7 +9,13 @@ Attached to every sweep run through ``trainer.callbacks`` (so the run still goes
   "first layer"); spectral weights (complex) keep their own initialisation;
 * during the test of the best checkpoint, the error spectrum pooled over the whole test
   split, from which it derives the band errors, resolved bandwidth and spectral-bias index
-  (all from :mod:`opkit.spectral.metrics`), written to ``<run_dir>/spectral_test.json``.
+  (all from :mod:`opkit.spectral.metrics`), written to ``<run_dir>/spectral_test.json``;
+  on data whose spatial axes are not all periodic (Darcy, Dirichlet) the same in the sine
+  basis (``sine_*`` keys), where the FFT's high shells hold mostly the periodic extension's kink;
+* on the first test batch, the share of each activation's output energy above the mode cutoff
+  (``aliasing``: energy the next spectral convolution discards, ``probes.activation_aliasing``)
+  and, for learnable activations, their learned shapes (``learned_activation``), so that a
+  shipped record is enough to draw the report's figures without the checkpoint.
 
 Pooling: per shell k, ``E_err(k) = Σ_samples E_{pred-target}(k)`` and
 ``E_true(k) = Σ_samples E_target(k)``, so the relative spectrum ``E_err / E_true`` and the
@@ -93,8 +99,10 @@ class AblationProbe(Callback):
         self.mode_cutoff = mode_cutoff
         self.init_applied = "default"
         self._sums = None
+        self._sine_sums = None
         self._fields = 0
         self._done = False
+        self._extra: dict = {}
 
     def on_fit_start(self, trainer, pl_module) -> None:
         if self.init_hints and trainer.ckpt_path is None:
@@ -103,7 +111,9 @@ class AblationProbe(Callback):
 
     def on_test_start(self, trainer, pl_module) -> None:
         self._sums = None
+        self._sine_sums = None
         self._fields = 0
+        self._periodic = _data_is_periodic(trainer)
 
     @torch.no_grad()
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
@@ -114,15 +124,18 @@ class AblationProbe(Callback):
         inputs, target = batch[0], batch[1]
         if batch_idx == 0 and self._sums is None:
             self.flops_per_sample = count_flops(pl_module, inputs[:1])
+            self._extra = first_batch_probes(pl_module, inputs, self.mode_cutoff or _model_cutoff(pl_module))
         prediction = pl_module(inputs)
         if target.shape[1] != prediction.shape[1]:  # a trajectory target: compare the first frame
             target = target[:, : prediction.shape[1]]
         spatial_dims = prediction.ndim - 2
-        sums = []
-        for field in (prediction - target, target, prediction):
-            spectrum = energy_spectrum(field.double(), spatial_dims)  # (batch, channels, *extra, K)
-            sums.append(spectrum.reshape(-1, spectrum.shape[-1]).sum(0))
-        self._sums = sums if self._sums is None else [a + b for a, b in zip(self._sums, sums)]
+        fields = (prediction - target, target, prediction)
+        self._sums = _accumulate(self._sums, [energy_spectrum(f.double(), spatial_dims) for f in fields])
+        if self._periodic is False and min(prediction.shape[-spatial_dims:]) >= 3:
+            from opkit.spectral.metrics import sine_energy_spectrum
+
+            self._sine_sums = _accumulate(self._sine_sums, [sine_energy_spectrum(f.double(), spatial_dims)
+                                                            for f in fields])
         self._fields += math.prod(prediction.shape[:-spatial_dims])  # samples x channels (x extra axes)
         self._spatial_shape = tuple(prediction.shape[-spatial_dims:])
 
@@ -130,11 +143,97 @@ class AblationProbe(Callback):
         if self._done or self._sums is None:
             return
         self._done = True  # later test calls (rollout) do not overwrite the one-step spectrum
-        result = spectral_summary(*self._sums, self._spatial_shape, self.threshold,
-                                  self.mode_cutoff or _model_cutoff(pl_module), n_fields=self._fields)
+        cutoff = self.mode_cutoff or _model_cutoff(pl_module)
+        result = spectral_summary(*self._sums, self._spatial_shape, self.threshold, cutoff, n_fields=self._fields)
+        if self._sine_sums is not None:
+            sine = spectral_summary(*self._sine_sums, self._spatial_shape, self.threshold, cutoff)
+            result.update({f"sine_{key}": sine[key] for key in ("band_errors", "resolved_bandwidth", "error_spectrum",
+                                                                 "energy_spectrum_true", "energy_spectrum_pred")})
+        result.update(self._extra)
         result["init"] = self.init_applied
         result["flops_per_sample"] = getattr(self, "flops_per_sample", None)
         write_text_atomic(Path(trainer.default_root_dir) / SPECTRAL_FILE, json.dumps(result, indent=1) + "\n")
+
+
+def _accumulate(sums, spectra):
+    """Add per-field spectra ``(batch, channels, *extra, K)``, pooled to ``(K,)``, to running sums."""
+    pooled = [spectrum.reshape(-1, spectrum.shape[-1]).sum(0) for spectrum in spectra]
+    return pooled if sums is None else [a + b for a, b in zip(sums, pooled)]
+
+
+def _data_is_periodic(trainer) -> bool | None:
+    """Whether every spatial axis of the run's data file is periodic (None: unknown)."""
+    path = getattr(getattr(trainer, "datamodule", None), "path", None)
+    if path is None:
+        return None
+    try:
+        from opkit.data.formats import open_dataset_file
+
+        with open_dataset_file(path) as datafile:
+            kinds = set(datafile.boundary_conditions.values())
+    except Exception:  # a file the probe cannot describe: FFT shells only, as before
+        return None
+    return kinds == {"periodic"} if kinds else None
+
+
+ACTIVATION_GRID = torch.linspace(-3.0, 3.0, 61)
+
+
+def first_batch_probes(pl_module, inputs: torch.Tensor, mode_cutoff: int | None) -> dict:
+    """``aliasing`` per activation module and its mean over the hidden layers (those feeding a
+    spectral convolution, i.e. all but the projection), and ``learned_activation`` shapes."""
+    from opkit.spectral.probes import activation_aliasing
+
+    result: dict = {}
+    spatial = inputs.shape[2:]
+    if mode_cutoff is not None and spatial and mode_cutoff < min(spatial) // 2:
+        try:
+            fractions = activation_aliasing(pl_module, inputs[:8], mode_cutoff)
+        except Exception:  # no activation modules (identity controls) or an unusual layout: no figure
+            fractions = {}
+        hidden = [value for name, value in fractions.items() if "projection" not in name]
+        result["aliasing"] = fractions
+        result["aliasing_mean"] = sum(hidden) / len(hidden) if hidden else None
+    shapes = learned_activation_shapes(pl_module)
+    if shapes:
+        result["learned_activation"] = shapes
+    return result
+
+
+@torch.no_grad()
+def learned_activation_shapes(pl_module) -> dict | None:
+    """Learnable activations after training on ``ACTIVATION_GRID``: per layer, mean/min/max over
+    channels, and the same activation at its initialisation (``initial``)."""
+    from opkit.activations import PartialActivation, get_activation
+    from opkit.activations.registry import activation_info
+
+    name = _activation_name(pl_module)
+    try:
+        if name is None or not activation_info(name).learnable:
+            return None
+    except Exception:
+        return None
+    x = ACTIVATION_GRID
+    layers = []
+    model = getattr(pl_module, "model", pl_module)
+    taken: list[str] = []
+    for module_name, layer in model.named_modules():
+        if isinstance(layer, PartialActivation) or any(module_name.startswith(f"{t}.") for t in taken):
+            continue  # a partial's inner activation is visited next; a taken activation's parts are not
+        if type(layer).__module__.startswith("opkit.activations") and any(True for _ in layer.parameters()):
+            taken.append(module_name)
+            first = next(layer.parameters())  # per-channel parameters are (..., C)
+            channels = first.shape[-1] if first.dim() else 1
+            try:
+                y = layer(x.to(first.device, first.dtype).expand(channels, -1).unsqueeze(0).clone())[0].float().cpu()
+            except Exception:  # a layout this grid does not fit: leave the layer out
+                continue
+            layers.append({"name": module_name, "mean": y.mean(0).tolist(), "min": y.min(0).values.tolist(),
+                           "max": y.max(0).values.tolist()})
+    if not layers:
+        return None
+    initial = get_activation(name, num_channels=1)(x.view(1, 1, -1))[0, 0]
+    return {"x": x.tolist(), "initial": initial.tolist(), "layers": layers}
 
 
 def count_flops(module, inputs: torch.Tensor) -> int | None:

@@ -131,7 +131,8 @@ def _base_callbacks(base_config) -> list:
 
 def collect_run_files(run_dir: Path, result: dict) -> dict:
     """Metrics that live in files of the run: best validation scores from the CSV log, the
-    AblationProbe's spectral summary, and the spectral-dynamics CSV's location."""
+    AblationProbe's spectral summary, and the spectral dynamics (its CSV's location and its
+    table)."""
     extra: dict = {}
     log_dir = result.get("log_dir")
     csv_path = Path(log_dir) / "metrics.csv" if log_dir else None
@@ -144,7 +145,10 @@ def collect_run_files(run_dir: Path, result: dict) -> dict:
         extra.update(json.loads(spectral.read_text()))
     dynamics = sorted(run_dir.rglob("spectral_dynamics.csv"))
     if dynamics:
+        from opkit.spectral.dynamics import read_dynamics, table_to_record
+
         extra["dynamics_csv"] = str(dynamics[0].relative_to(run_dir.parent.parent))
+        extra["dynamics"] = table_to_record(read_dynamics(dynamics[0]))  # the record alone can be shipped
     return extra
 
 

@@ -22,7 +22,9 @@ overrides every run shares (equal budgets), the seed set and the axes of the gri
       overrides: {trainer.max_epochs: 3}
 
 Each axis value is a scalar (its label is its text) or a mapping with ``label``, an
-optional ``value`` and optional extra ``overrides``. An activation value naming a control
+optional ``value``, optional extra ``overrides`` and an optional ``only: {axis: [labels]}``
+that combines this point with those labels of another axis alone (a subset of activations
+for an expensive operator, say). An activation value naming a control
 (``opkit.ablation.controls``) adds the overrides the control implies for the run's
 operator; the entry's own ``overrides`` come after them. The grid is the product of all
 axes and the seeds; every activation gets the same seeds, so runs are paired.
@@ -69,6 +71,7 @@ class AxisValue:
     label: str
     value: object
     overrides: dict = field(default_factory=dict)
+    only: dict = field(default_factory=dict)  # other axis -> the labels this point is combined with
 
 
 @dataclass(frozen=True)
@@ -138,16 +141,20 @@ def _slug(text: str) -> str:
 
 def _parse_axis_value(where: str, raw) -> AxisValue:
     if isinstance(raw, dict):
-        unknown = set(raw) - {"label", "value", "overrides"}
+        unknown = set(raw) - {"label", "value", "overrides", "only"}
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; expected label, value, overrides")
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; expected label, value, overrides, only")
         if "label" not in raw and "value" not in raw:
             raise ConfigError(f"{where}: a mapping needs 'label' or 'value'")
         value = raw.get("value", raw.get("label"))
         overrides = raw.get("overrides") or {}
         if not isinstance(overrides, dict):
             raise ConfigError(f"{where}.overrides: expected a mapping of dotted keys, got {type(overrides).__name__}")
-        return AxisValue(str(raw.get("label", value)), value, dict(overrides))
+        only = raw.get("only") or {}
+        if not isinstance(only, dict) or not all(isinstance(v, list) and v for v in only.values()):
+            raise ConfigError(f"{where}.only: expected a mapping of axis name -> non-empty list of labels, got {only!r}")
+        return AxisValue(str(raw.get("label", value)), value, dict(overrides),
+                         {str(axis): [str(label) for label in labels] for axis, labels in only.items()})
     if isinstance(raw, (list, tuple)):
         raise ConfigError(f"{where}: expected a scalar or a mapping with label/value/overrides, got a list")
     return AxisValue(str(raw), raw)
@@ -198,6 +205,16 @@ def parse_sweep(data: dict, path: Path | None = None) -> Sweep:
                 raise ConfigError(f"{where}: axes.{axis}: labels {seen[slug]!r} and {point.label!r} give the same run "
                                   f"id part {_slug(point.label)!r}; rename one")
             seen[slug] = point.label
+    for axis, points in axes.items():  # `only` restricts a point to some labels of another axis
+        for point in points:
+            for other, labels in point.only.items():
+                if other == axis or other not in axes:
+                    raise ConfigError(f"{where}: axes.{axis}: {point.label!r}: only.{other}: expected another axis "
+                                      f"of this sweep ({', '.join(a for a in axes if a != axis)})")
+                missing = [label for label in labels if label not in [v.label for v in axes[other]]]
+                if missing:
+                    raise ConfigError(f"{where}: axes.{axis}: {point.label!r}: only.{other}: {missing} are not "
+                                      f"labels of axis {other}: {[v.label for v in axes[other]]}")
     for value in axes.get("activation", []):
         if value.label in CONTROLS and value.value != value.label:
             raise ConfigError(
@@ -334,6 +351,9 @@ def expand(sweep: Sweep) -> list[RunSpec]:
     axis_points = [[(axis, point) for point in points] for axis, points in sweep.axes.items()]
     runs = []
     for combination in itertools.product(*axis_points):
+        labels = {axis: point.label for axis, point in combination}
+        if any(labels[other] not in allowed for _, point in combination for other, allowed in point.only.items()):
+            continue  # a point restricted (`only`) to other labels of that axis
         factors, values, overrides = _combine(sweep, combination)
         for seed in sweep.seeds:
             run_id = "__".join(_slug(label) for label in factors.values()) + f"__seed{seed}"

@@ -317,6 +317,31 @@ def read_dynamics(path: str | os.PathLike) -> DynamicsTable:
     )
 
 
+def table_to_record(table: DynamicsTable, digits: int = 5) -> dict:
+    """A :class:`DynamicsTable` as plain JSON data (``null`` for NaN, ``digits`` significant
+    digits), the form an ablation record carries so that a shipped record needs no CSV."""
+    def number(value: float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
+
+    return {"epoch": [int(e) for e in table.epochs], "step": [int(s) for s in table.steps],
+            "wavenumber": [int(k) for k in table.wavenumbers],
+            "error": [[number(float(v)) for v in row] for row in table.errors],
+            "target_energy": [number(float(v)) for v in table.target_energy]}
+
+
+def table_from_record(data: Mapping) -> DynamicsTable:
+    """The inverse of :func:`table_to_record`."""
+    try:
+        errors = np.array([[np.nan if v is None else v for v in row] for row in data["error"]], dtype=float)
+        epochs = np.asarray(data["epoch"], dtype=int)
+        return DynamicsTable(epochs=epochs, steps=np.asarray(data.get("step", epochs), dtype=int),
+                             wavenumbers=np.asarray(data["wavenumber"], dtype=int), errors=errors,
+                             target_energy=np.array([np.nan if v is None else v for v in data["target_energy"]],
+                                                    dtype=float))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"dynamics record: expected epoch, wavenumber, error and target_energy lists ({error})") from None
+
+
 def time_to_learn(table: DynamicsTable, factor: float = 2.0) -> np.ndarray:
     """Per wavenumber, the first epoch whose error is within ``factor`` of the final error: ``(K,)``.
 

@@ -1,5 +1,6 @@
 """Sweeps through the real training path (run_experiment) on a tiny hand-made dataset."""
 
+import itertools
 import json
 import os
 import signal
@@ -155,3 +156,76 @@ def test_lr_sweep_selects_on_validation_from_the_training_logs(base_config, tmp_
     selected = json.loads((tmp_path / "results" / "lr_selection.json").read_text())["gelu"]
     assert selected == min(val, key=val.get)
     assert store.read_record("gelu__seed0")["learning_rate"] == selected
+
+
+def test_record_alone_carries_dynamics_aliasing_and_learned_shapes(base_config, tmp_path):
+    """What a shipped record needs for the report's figures, checked against the run's own files."""
+    from opkit.spectral.dynamics import read_dynamics, table_from_record
+    from opkit.training.inference import load_operator
+
+    sweep = parse_sweep({"name": "ship", "base_config": str(base_config), "seeds": [0], "baseline": "relu",
+                         "axes": {"activation": ["snake", "relu"]}})
+    results = tmp_path / "results"
+    assert run_sweep(sweep, results)["finished"] == 2
+    store = ResultStore(results)
+    for record in store.records():
+        metrics = record["metrics"]
+        table = read_dynamics(results / metrics["dynamics_csv"])
+        shipped = table_from_record(json.loads(json.dumps(metrics["dynamics"])))
+        assert np.array_equal(shipped.epochs, table.epochs)
+        np.testing.assert_allclose(shipped.errors, table.errors, rtol=1e-4, equal_nan=True)
+        # aliasing: the same hooks on the trained module give the recorded shares
+        checkpoint = Path(metrics["checkpoint"])
+        module = load_operator(checkpoint if checkpoint.is_absolute() else results / checkpoint)
+        assert 0 <= metrics["aliasing_mean"] <= 1 and set(metrics["aliasing"]) >= {"model.layers.0.activation"}
+        hidden = [v for name, v in metrics["aliasing"].items() if "projection" not in name]
+        assert metrics["aliasing_mean"] == pytest.approx(np.mean(hidden))
+        assert all(0 <= v <= 1 for v in metrics["aliasing"].values())
+        shapes = metrics.get("learned_activation")
+        if record["factors"]["activation"] == "relu":
+            assert shapes is None  # nothing learnable to draw
+            continue
+        layer = module.model.get_submodule(shapes["layers"][0]["name"])
+        x = torch.tensor(shapes["x"])
+        channels = next(layer.parameters()).shape[-1]
+        with torch.no_grad():
+            y = layer(x.expand(channels, -1).unsqueeze(0).clone())[0]
+        np.testing.assert_allclose(shapes["layers"][0]["mean"], y.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(shapes["layers"][0]["mean"], shapes["initial"])  # trained away from the init
+
+
+def test_non_periodic_data_get_sine_basis_bands(tmp_path):
+    """On Dirichlet data the probe adds sine-basis shells; a zero-boundary field's sine energy is its mean square."""
+    from opkit.data.schema import FieldLayout
+    from opkit.data.writer import create_file, finalize, write_samples
+
+    n, count = 17, 24
+    x = np.linspace(0, 1, n)
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=(count, 3))
+    a = sum(c[:, m, None, None] * np.sin(np.pi * (m + 1) * x)[:, None] * np.sin(np.pi * x)[None] for m in range(3))
+    u = 0.5 * a
+    path = tmp_path / "dirichlet.h5"
+    fields = [FieldLayout("coefficient", ("x", "y"), (n, n), "a"), FieldLayout("solution", ("x", "y"), (n, n), "u")]
+    handle = create_file(path, pde="darcy", preset="test", solver="exact", params={}, fields=fields,
+                         coords={"x": x, "y": x}, boundary_conditions={"x": "dirichlet", "y": "dirichlet"},
+                         n_samples=count, base_seed=0)
+    write_samples(handle, np.arange(count), {"coefficient": a.astype(np.float32), "solution": u.astype(np.float32)})
+    finalize(handle)
+    handle.close()
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({
+        "model": {"model": "fno", "width": 8, "n_modes": 4, "n_layers": 2, "lr": 1e-2, "scheduler": "none"},
+        "data": {"path": str(path), "n_train": 16, "n_val": 4, "n_test": 4, "batch_size": 8},
+        "trainer": {"max_epochs": 1, "accelerator": "cpu"}}))
+    sweep = parse_sweep({"name": "sine", "base_config": str(base), "seeds": [0], "baseline": "gelu",
+                         "axes": {"activation": ["gelu"]}, "probes": {"dynamics": False}})
+    assert run_sweep(sweep, tmp_path / "results")["finished"] == 1
+    metrics = ResultStore(tmp_path / "results").records()[0]["metrics"]
+    assert set(metrics["sine_band_errors"]) == {"low", "mid", "high"}
+    true = np.array(metrics["sine_energy_spectrum_true"])
+    # the target vanishes on the boundary: Parseval in the sine basis, pooled over the 4 test samples,
+    # gives 4 x the mean square; every test sample's energy is one of the 24 samples' energies
+    energies = (u ** 2).mean(axis=(1, 2))
+    assert any(np.isclose(true.sum(), sum(energies[list(chosen)]), rtol=1e-4)
+               for chosen in itertools.combinations(range(count), 4))

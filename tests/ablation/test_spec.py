@@ -84,3 +84,17 @@ def test_load_sweep_resolves_paths_relative_to_file(tmp_path):
     path.write_text("axes: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_sweep(path)
+
+
+def test_only_restricts_a_point_to_some_labels_of_another_axis():
+    sweep = parse_sweep({"name": "subset", "seeds": [0, 1], "axes": {
+        "operator": ["fno", {"label": "mgno", "value": "mgno", "only": {"activation": ["gelu", "linear"]}}],
+        "activation": ["linear", "relu", "gelu"]}})
+    cells = sorted({(spec.factors["operator"], spec.factors["activation"]) for spec in expand(sweep)})
+    assert cells == [("fno", "gelu"), ("fno", "linear"), ("fno", "relu"), ("mgno", "gelu"), ("mgno", "linear")]
+    assert len(expand(sweep)) == 10
+    for only, message in [({"activation": ["silu"]}, r"\['silu'\] are not labels of axis activation"),
+                          ({"seed": ["gelu"]}, "expected another axis"), ({"activation": []}, "non-empty list")]:
+        with pytest.raises(ConfigError, match=message):
+            parse_sweep({"name": "bad", "axes": {"operator": [{"label": "mgno", "only": only}],
+                                                 "activation": ["gelu"]}})
