@@ -144,22 +144,24 @@ def _slug(text: str) -> str:
 # ----------------------------------------------------------------------------- a. bands
 
 
-def band_names(records: list[dict]) -> list[str]:
-    """Bands of ``band_errors`` in the finished records: low, mid, high first, then any other."""
+def band_names(records: list[dict], key: str = "band_errors") -> list[str]:
+    """Bands of ``key`` (``band_errors``, ``sine_band_errors``) in the finished records: low, mid, high
+    first, then any other."""
     names = []
     for record in _finished(records):
-        for name in (record.get("metrics") or {}).get("band_errors") or {}:
+        for name in (record.get("metrics") or {}).get(key) or {}:
             if name not in names:
                 names.append(name)
     return sorted(names, key=lambda n: (BANDS.index(n) if n in BANDS else len(BANDS), names.index(n)))
 
 
-def band_ratios(by_activation: dict[str, list[dict]], baseline: str) -> dict[str, dict[str, stats.PairedComparison | None]]:
+def band_ratios(by_activation: dict[str, list[dict]], baseline: str,
+                key: str = "band_errors") -> dict[str, dict[str, stats.PairedComparison | None]]:
     """activation -> band -> paired error ratio to ``baseline`` in that band (None: no shared seed)."""
     all_records = [r for records in by_activation.values() for r in records]
-    bands = band_names(all_records)
-    base = {band: values_by_seed(by_activation[baseline], f"band_errors.{band}") for band in bands}
-    return {label: {band: paired_ratio(values_by_seed(records, f"band_errors.{band}"), base[band]) for band in bands}
+    bands = band_names(all_records, key)
+    base = {band: values_by_seed(by_activation[baseline], f"{key}.{band}") for band in bands}
+    return {label: {band: paired_ratio(values_by_seed(records, f"{key}.{band}"), base[band]) for band in bands}
             for label, records in by_activation.items() if label != baseline}
 
 
@@ -210,37 +212,44 @@ def section_bands(doc, groups, baseline, figures: Path) -> dict:
         return {}
     answers = {}
     for setting, by_activation in groups.items():
-        if baseline not in by_activation or not band_names([r for rs in by_activation.values() for r in rs]):
+        records = [r for rs in by_activation.values() for r in rs]
+        if baseline not in by_activation or not band_names(records):
             doc.paragraph(f"{setting}: no `band_errors` in the records (or no {baseline} runs): skipped.")
             continue
-        ratios = band_ratios(by_activation, baseline)
-        bands = list(next(iter(ratios.values()), {}))
-        base_means = {b: stats.summarize(list(values_by_seed(by_activation[baseline], f"band_errors.{b}").values()))
-                      for b in bands}
-        rows = [[f"{baseline} (baseline, error)"] + [_mean_ci(base_means[b]) for b in bands]]
-        rows += [[label] + [_ratio_ci(by_band[b]) for b in bands] for label, by_band in ratios.items()]
-        doc.paragraph(f"**{setting}**: paired band-error ratio to {baseline}, 95% CI over seeds "
-                      f"(first row: {baseline}'s own relative band error, mean [95% CI]).")
-        doc.table(["activation"] + bands, rows)
-        sentences = []
-        for band in bands:
-            if not base_means[band].n:
-                sentences.append(f"band {band}: {baseline} has no finite error there (the target has no energy "
-                                 "in this band, NaN), so no ratio")
-                continue
-            lower = [l for l, r in ratios.items() if r[band] and r[band].n and r[band].ratio_ci_high < 1]
-            higher = [l for l, r in ratios.items() if r[band] and r[band].n and r[band].ratio_ci_low > 1]
-            sentences.append(f"band {band}: CI below 1 (less error than {baseline}): {', '.join(lower) or 'none'}; "
-                             f"above 1: {', '.join(higher) or 'none'}")
-        doc.paragraph("; ".join(sentences) + ".")
-        figure = plot_band_ratios(ratios, baseline, figures / f"band_ratios_{_slug(setting)}.png",
-                                  f"band error ratio to {baseline} — {setting}")
-        if figure:
-            doc.image(figure, f"{setting}: band error ratio to {baseline}, 95% CI over paired seeds; "
-                              "dotted line: equal error")
-        answers[setting] = {label: {b: _comparison_json(c) for b, c in by_band.items()}
-                            for label, by_band in ratios.items()}
+        # on non-periodic data the records also carry the bands of the sine basis (sine_band_errors)
+        for key, basis in (("band_errors", ""), ("sine_band_errors", " (sine basis)")):
+            if band_names(records, key):
+                answers[setting + basis] = _band_table(doc, setting + basis, by_activation, baseline, key, figures)
     return answers
+
+
+def _band_table(doc, setting: str, by_activation, baseline: str, key: str, figures: Path) -> dict:
+    ratios = band_ratios(by_activation, baseline, key)
+    bands = band_names([r for rs in by_activation.values() for r in rs], key)
+    base_means = {b: stats.summarize(list(values_by_seed(by_activation[baseline], f"{key}.{b}").values()))
+                  for b in bands}
+    rows = [[f"{baseline} (baseline, error)"] + [_mean_ci(base_means[b]) for b in bands]]
+    rows += [[label] + [_ratio_ci(by_band[b]) for b in bands] for label, by_band in ratios.items()]
+    doc.paragraph(f"**{setting}**: paired `{key}` ratio to {baseline}, 95% CI over seeds "
+                  f"(first row: {baseline}'s own relative band error, mean [95% CI]).")
+    doc.table(["activation"] + bands, rows)
+    sentences = []
+    for band in bands:
+        if not base_means[band].n:
+            sentences.append(f"band {band}: {baseline} has no finite error there (the target has no energy "
+                             "in this band, NaN), so no ratio")
+            continue
+        lower = [l for l, r in ratios.items() if r[band] and r[band].n and r[band].ratio_ci_high < 1]
+        higher = [l for l, r in ratios.items() if r[band] and r[band].n and r[band].ratio_ci_low > 1]
+        sentences.append(f"band {band}: CI below 1 (less error than {baseline}): {', '.join(lower) or 'none'}; "
+                         f"above 1: {', '.join(higher) or 'none'}")
+    doc.paragraph("; ".join(sentences) + ".")
+    figure = plot_band_ratios(ratios, baseline, figures / f"band_ratios_{_slug(setting)}.png",
+                              f"band error ratio to {baseline} — {setting}")
+    if figure:
+        doc.image(figure, f"{setting}: band error ratio to {baseline}, 95% CI over paired seeds; "
+                          "dotted line: equal error")
+    return {label: {b: _comparison_json(c) for b, c in by_band.items()} for label, by_band in ratios.items()}
 
 
 def _comparison_json(c: stats.PairedComparison | None):
@@ -254,23 +263,19 @@ def _comparison_json(c: stats.PairedComparison | None):
 
 def dynamics_table(dynamics: dict, where: str):
     """``metrics["dynamics"]`` = {epoch: [E], wavenumber: [K], error: [[K] x E] (null = empty shell),
-    target_energy: [K]} as a :class:`~opkit.spectral.dynamics.DynamicsTable`."""
-    from opkit.spectral.dynamics import DynamicsTable
+    target_energy: [K]} as a :class:`~opkit.spectral.dynamics.DynamicsTable`; DataError naming ``where``."""
+    from opkit.errors import ConfigError
+    from opkit.spectral.dynamics import table_from_record
 
     try:
-        epochs = np.asarray(dynamics["epoch"], dtype=float)
-        wavenumbers = np.asarray(dynamics["wavenumber"], dtype=float)
-        errors = np.array([[math.nan if v is None else float(v) for v in row] for row in dynamics["error"]],
-                          dtype=float)
-        energy = np.asarray(dynamics.get("target_energy") or np.zeros(len(wavenumbers)), dtype=float)
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataError(where, f"metrics.dynamics: expected epoch [E], wavenumber [K], error [E x K] numbers or "
-                               f"null, target_energy [K] ({error})") from None
-    if errors.shape != (len(epochs), len(wavenumbers)) or energy.shape != wavenumbers.shape:
-        raise DataError(where, f"metrics.dynamics: error has shape {errors.shape}, expected (epochs, wavenumbers) = "
-                               f"({len(epochs)}, {len(wavenumbers)}), target_energy {energy.shape[0]} entries")
-    return DynamicsTable(epochs=epochs, steps=epochs.copy(), wavenumbers=wavenumbers, errors=errors,
-                         target_energy=energy)
+        table = table_from_record(dynamics)
+    except ConfigError as error:
+        raise DataError(where, f"metrics.dynamics: {error}") from None
+    expected = (len(table.epochs), len(table.wavenumbers))
+    if table.errors.shape != expected or table.target_energy.shape != table.wavenumbers.shape:
+        raise DataError(where, f"metrics.dynamics: error has shape {table.errors.shape}, expected (epochs, "
+                               f"wavenumbers) = {expected}; target_energy has {table.target_energy.shape[0]} entries")
+    return table
 
 
 def shell_bands(wavenumbers: np.ndarray, mode_cutoff) -> dict[str, np.ndarray]:
@@ -398,9 +403,11 @@ def section_time_to_learn(doc, groups, baseline, figures: Path) -> dict:
             verdict = _verdict(d.ci_low, d.ci_high, 0.0, "earlier than", "later than", "not distinguishable from")
             sentences.append(f"{label} ({activation_family(label)}) learns the shells above the cutoff "
                              f"{verdict} {baseline}: {_fmt(d.mean)} epochs [{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]")
-        if sentences:
+        if baseline not in analysis:
+            doc.paragraph(f"No `dynamics` for the baseline {baseline}: no paired comparison above the cutoff.")
+        elif sentences:
             doc.paragraph("; ".join(sentences) + ".")
-        elif baseline in analysis:
+        else:
             doc.paragraph("No periodic or learnable activation in this setting.")
         cutoff = next((metric_value(r, "mode_cutoff") for rs in by_activation.values() for r in _finished(rs)
                        if math.isfinite(metric_value(r, "mode_cutoff"))), None)

@@ -130,7 +130,7 @@ def test_report_states_every_question(tmp_path):
                 error = 0.1 * scale * (1 + 0.01 * s) * (1.1 if operator == "mgno" and activation == "gelu" else 1)
                 metrics = {"test/relative_l2": error, "band_errors": {"low": error, "mid": error, "high": 2 * error},
                            "error_spectrum": [error, error / 2, error / 4], "mode_cutoff": 2,
-                           "aliasing_mean": 0.01 * scale}
+                           "aliasing_mean": 0.01 * scale, "sine_band_errors": {"low": error, "high": error ** 2}}
                 if times:
                     metrics["dynamics"] = dynamics(times)
                 store.write_record(record(activation, s, metrics, operator=operator))
@@ -141,6 +141,7 @@ def test_report_states_every_question(tmp_path):
     answers = json.loads((report.parent / "summary.json").read_text())["questions"]
 
     assert answers["bands"]["operator=fno"]["snake"]["high"]["ratio"] == pytest.approx(0.8)
+    assert answers["bands"]["operator=fno (sine basis)"]["snake"]["high"]["ratio"] == pytest.approx(0.8 ** 2)
     assert "band high: CI below 1 (less error than gelu): snake; above 1: linear, lstsq, relu_nobias" in text
     high = answers["time_to_learn"]["operator=fno"]["snake"]["high_vs_baseline"]
     assert high["mean"] == pytest.approx(-2)  # shells 3 and 4 above the cutoff: (1 + 1)/2 - (3 + 3)/2
