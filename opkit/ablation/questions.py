@@ -32,7 +32,7 @@ from scipy import stats as distributions
 
 from opkit.ablation import stats
 from opkit.ablation.store import FINISHED, metric_value
-from opkit.errors import DataError
+from opkit.errors import ConfigError, DataError
 from opkit.io import atomic_path
 
 BANDS = ("low", "mid", "high")
@@ -264,7 +264,6 @@ def _comparison_json(c: stats.PairedComparison | None):
 def dynamics_table(dynamics: dict, where: str):
     """``metrics["dynamics"]`` = {epoch: [E], wavenumber: [K], error: [[K] x E] (null = empty shell),
     target_energy: [K]} as a :class:`~opkit.spectral.dynamics.DynamicsTable`; DataError naming ``where``."""
-    from opkit.errors import ConfigError
     from opkit.spectral.dynamics import table_from_record
 
     try:

@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy import stats as distributions
 
 from opkit.ablation import stats
 from opkit.ablation.questions import line_style, plain_log_ticks, save_figure, values_by_seed
@@ -162,8 +163,6 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
                       f"p = {fmt_p(result.p_value)} over N = {len(blocks)} blocks and k = {len(labels)} activations; "
                       f"Nemenyi critical difference (α = 0.05) CD = {fmt(difference, 3)}: two activations whose "
                       "average ranks differ by more than CD differ significantly.")
-        from scipy import stats as distributions
-
         within = distributions.rankdata(table, axis=1)
         doc.table(["activation", "average rank"] + list(blocks),
                   [[labels[j], fmt(result.average_ranks[j], 3)] +
