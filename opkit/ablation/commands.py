@@ -30,11 +30,18 @@ def register(subparsers) -> None:
 
     report = subparsers.add_parser(
         "report", help="statistics, figures and an HTML page for a sweep's results",
-        description="Write RESULTS_DIR/report/report.md, PNG figures and report.html.",
+        description="Write RESULTS_DIR/report/report.md, PNG figures and report.html. With several results "
+                    "directories, write the cross-task summary (summary.md, summary.html, summary.json, figures/) "
+                    "to --out instead.",
     )
-    report.add_argument("results_dir", help="a results directory written by `opkit ablate`")
-    report.add_argument("--baseline", default=None, help="baseline activation label (default: the sweep's)")
-    report.add_argument("--out", default=None, help="output folder (default RESULTS_DIR/report)")
+    report.add_argument("results_dir", nargs="+", help="a results directory written by `opkit ablate` (several: "
+                                                       "combined into one summary)")
+    report.add_argument("--baseline", default=None,
+                        help="baseline activation label (default: the sweep's; gelu for a summary)")
+    report.add_argument("--out", default=None,
+                        help="output folder (default RESULTS_DIR/report; required with several directories)")
+    report.add_argument("--metric", default=None,
+                        help="metric of a summary (default: the sweeps' common primary metric)")
     report.set_defaults(handler=_report)
 
 
@@ -94,7 +101,20 @@ def parse_settings(items: list[str]) -> dict:
 
 def _report(args) -> int:
     from opkit.ablation.report import write_report
+    from opkit.errors import ConfigError
 
-    out = write_report(args.results_dir, baseline=args.baseline, out_dir=args.out)
+    if len(args.results_dir) > 1:
+        from opkit.ablation.summary import write_summary
+
+        if args.out is None:
+            raise ConfigError("--out: a summary of several results directories needs an output folder, "
+                              "e.g. --out docs/ablation/summary")
+        out = write_summary(args.results_dir, args.out, baseline=args.baseline, metric=args.metric)
+        print(f"summary: {out}")
+        return 0
+    if args.metric is not None:
+        raise ConfigError("--metric applies to a summary of several results directories; one sweep's report "
+                          "uses the sweep's metric")
+    out = write_report(args.results_dir[0], baseline=args.baseline, out_dir=args.out)
     print(f"report: {out}")
     return 0

@@ -264,6 +264,15 @@ def learned_activations(report: Report) -> None:
                                   "mean over channels with min–max band; dashed: at initialisation")
 
 
+def questions(report: Report) -> None:
+    """The study's questions (opkit/ablation/questions.py): band ratios, time-to-learn, aliasing,
+    the controls side by side, and operator rankings."""
+    from opkit.ablation.questions import add_question_sections
+
+    report.summary["questions"] = add_question_sections(report.document, report.groups, report.baseline,
+                                                        report.metric, report.figures)
+
+
 def failures(report: Report) -> None:
     """Failed runs with the first line of their error, diverged runs with their epoch."""
     failed = [r for r in report.records if r["status"] == FAILED]
@@ -298,8 +307,8 @@ def headline_summary(report: Report) -> None:
 
 
 # The report, top to bottom.
-SECTIONS = [overview, comparison_tables, error_figures, ranks, spectra, dynamics, learned_activations, failures,
-            headline_summary]
+SECTIONS = [overview, comparison_tables, error_figures, ranks, spectra, dynamics, learned_activations, questions,
+            failures, headline_summary]
 
 
 def prepare(results_dir, baseline: str | None = None, out_dir=None) -> Report:
