@@ -84,8 +84,9 @@ def _learnable(name: str) -> bool:
         return False
 
 
-def self_contained(record: dict, root: Path) -> dict:
-    """A copy of ``record`` that carries its dynamics and learned activation shapes itself."""
+def self_contained(record: dict, root: Path, shapes: bool = True) -> dict:
+    """A copy of ``record`` that carries its dynamics and (with ``shapes``, which loads the
+    checkpoint) learned activation shapes itself."""
     record = json.loads(json.dumps(record))
     metrics = record.get("metrics")
     if record.get("status") != FINISHED or not isinstance(metrics, dict):
@@ -96,10 +97,10 @@ def self_contained(record: dict, root: Path) -> dict:
         table = dynamics_table(record, root)
         if table is not None:
             metrics["dynamics"] = table_to_record(table)
-    if "learned_activation" not in metrics:
-        shapes = learned_activation(record, root)
-        if shapes is not None:
-            metrics["learned_activation"] = shapes
+    if shapes and "learned_activation" not in metrics:
+        drawn = learned_activation(record, root)
+        if drawn is not None:
+            metrics["learned_activation"] = drawn
     return record
 
 

@@ -27,7 +27,7 @@ from opkit.ablation.report.analysis import (
 )
 from opkit.ablation.report.document import Document, fmt, fmt_p
 from opkit.ablation.report.figures import plot_critical_difference, plot_error_bars, plot_forest
-from opkit.ablation.report.records import ship_records
+from opkit.ablation.report.records import self_contained, ship_records
 from opkit.ablation.report.spectra import plot_curves, plot_dynamics, plot_learned_activations
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore, metric_value
 from opkit.errors import DataError
@@ -314,7 +314,8 @@ SECTIONS = [overview, comparison_tables, error_figures, ranks, spectra, dynamics
 def prepare(results_dir, baseline: str | None = None, out_dir=None) -> Report:
     """Read a results directory and analyse its records: the :class:`Report` every section reads."""
     store = ResultStore(results_dir)
-    all_records = store.records()
+    # every section reads the dynamics from the record, as a shipped record carries them
+    all_records = [self_contained(record, store.root, shapes=False) for record in store.records()]
     if not all_records:
         raise DataError(store.root, "no run records yet (run `opkit ablate` first)")
     sweep = store.read_json("sweep.json", default={}) or {}
