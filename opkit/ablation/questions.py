@@ -560,7 +560,8 @@ def section_seed_predictions(doc, groups, figures: Path) -> dict:
                 for k in range(length):
                     c = stats.paired_log_ratio([first[s][k] for s in shared], [second[s][k] for s in shared])
                     shell_ratios.append(c)
-                    if c.n:
+                    # the table shows shells 1, 2, 4, 8, ... and the cutoff; the figure shows them all
+                    if c.n and k > 0 and (k & (k - 1) == 0 or k == cutoff):
                         rows.append([f"error spectrum, shell {k}",
                                      _mean_ci(stats.summarize([first[s][k] for s in shared])),
                                      _mean_ci(stats.summarize([second[s][k] for s in shared])), _ratio_ci(c)])

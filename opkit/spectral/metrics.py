@@ -461,9 +461,11 @@ def resolved_bandwidth(
 ) -> int:
     """Highest wavenumber k up to which the relative spectral error stays under ``threshold``.
 
-    Scans shells ``0 .. min(n_i)//2`` of :func:`error_spectrum` (pooled), skipping shells
+    Scans shells ``1 .. min(n_i)//2`` of :func:`error_spectrum` (pooled), skipping shells
     where the target has no energy; returns the last shell before the first one at or above
-    the threshold (``-1`` when already the first non-empty shell fails).
+    the threshold (``-1`` when already the first non-empty shell fails). Shell 0, the spatial
+    mean, is not a frequency: on zero-mean data (Burgers, vorticity) its target energy is a
+    rounding-size remainder, whose relative error would make every model "never resolved".
     """
     if not threshold > 0:
         raise ConfigError(f"threshold: expected a positive relative error, got {threshold!r}")
@@ -473,10 +475,11 @@ def resolved_bandwidth(
 
 
 def bandwidth_from_spectrum(relative: torch.Tensor, threshold: float, top: int) -> int:
-    """The resolved bandwidth of a pooled relative error spectrum ``(K,)`` up to shell ``top``."""
+    """The resolved bandwidth of a pooled relative error spectrum ``(K,)``, shells 1 .. ``top``
+    (see :func:`resolved_bandwidth`)."""
     resolved = -1
     for k, value in enumerate(relative[: top + 1].tolist()):
-        if math.isnan(value):
+        if k == 0 or math.isnan(value):
             continue
         if value >= threshold:
             break

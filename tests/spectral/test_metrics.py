@@ -238,3 +238,15 @@ def test_sine_spectrum_matches_scipy_dst_and_parseval():
         expected[..., shell] = (coefficients[..., shells == shell] ** 2).sum(-1) / (9 * 12)
     np.testing.assert_allclose(spectrum, expected, atol=1e-13)
     np.testing.assert_allclose(spectrum.sum(-1), (u**2).mean((-2, -1)), rtol=1e-12)
+
+
+def test_resolved_bandwidth_ignores_the_mean_of_zero_mean_data():
+    """A zero-mean target with a float-rounding mean and a prediction off by a tiny constant:
+    shells 1..8 are exact, so the bandwidth is 8, not -1 from the meaningless shell 0."""
+    x = torch.arange(64, dtype=torch.float64) / 64
+    target = sum(torch.sin(2 * torch.pi * k * x) / k for k in range(1, 9)).reshape(1, 1, 64) + 1e-4
+    prediction = target + 1e-3  # a mean offset 10x the target's mean: relative error 100 at shell 0
+    assert resolved_bandwidth(prediction, target, threshold=0.1) == 8
+    # shell 1 wrong: nothing resolved
+    wrong = prediction + 0.5 * torch.sin(2 * torch.pi * x)
+    assert resolved_bandwidth(wrong, target, threshold=0.1) == -1
