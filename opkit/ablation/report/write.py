@@ -265,7 +265,7 @@ def learned_activations(report: Report) -> None:
 
 
 def questions(report: Report) -> None:
-    """The study's questions (opkit/ablation/questions.py): band ratios, time-to-learn, aliasing,
+    """The study's questions (opkit/ablation/questions/): band ratios, time-to-learn, aliasing,
     the controls side by side, and operator rankings."""
     from opkit.ablation.questions import add_question_sections
 
