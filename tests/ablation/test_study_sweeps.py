@@ -1,0 +1,81 @@
+"""The shipped Burgers and Darcy study sweeps, shrunk (2 entries x 2 seeds, tiny data), through the
+real training path; and the shipped sweeps' shapes (matched operators, both controls, 6 seeds)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from opkit.ablation.runner import run_sweep
+from opkit.ablation.spec import expand, load_sweep
+from opkit.ablation.store import ResultStore
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_data import write_tiny_file  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+SWEEPS = Path(__file__).resolve().parents[2] / "configs" / "ablation"
+TINY = {"data.n_samples": 24, "data.n_train": 16, "data.n_val": 4, "data.n_test": 4, "data.batch_size": 8,
+        "data.resolution": None, "model.width": 8, "model.n_layers": 2, "trainer.max_epochs": 1}
+
+
+@pytest.mark.parametrize("name", ["activations_burgers_broadband", "activations_darcy_rough"])
+def test_shipped_study_sweep_shape(name):
+    sweep = load_sweep(SWEEPS / f"{name}.yaml")
+    operators = {value.label for value in sweep.axes["operator"]}
+    assert operators == {"fno", "mgno", "kano"} and len(sweep.seeds) == 6
+    cells = {(s.factors["operator"], s.factors["activation"]) for s in expand(sweep)}
+    for operator in operators:
+        activations = {a for o, a in cells if o == operator}
+        assert {"linear", "lstsq", "relu_nobias", "gelu"} <= activations and len(activations) >= 6
+
+
+def _darcy_like(path, n=9, count=24):
+    """A Dirichlet 2-D file: a -> u with u = 0 on the boundary (the layout of the Darcy presets)."""
+    from opkit.data.schema import FieldLayout
+    from opkit.data.writer import create_file, finalize, write_samples
+
+    x = np.linspace(0, 1, n)
+    c = np.random.default_rng(0).normal(size=(count, 2))
+    bump = np.sin(np.pi * x)[:, None] * np.sin(np.pi * x)[None]
+    a = 1.5 + c[:, :1, None] * bump
+    u = c[:, 1:, None] * bump / a
+    fields = [FieldLayout("coefficient", ("x", "y"), (n, n), "a"), FieldLayout("solution", ("x", "y"), (n, n), "u")]
+    handle = create_file(path, pde="darcy", preset="test", solver="exact", params={}, fields=fields,
+                         coords={"x": x, "y": x}, boundary_conditions={"x": "dirichlet", "y": "dirichlet"},
+                         n_samples=count, base_seed=0)
+    write_samples(handle, np.arange(count), {"coefficient": a.astype(np.float32), "solution": u.astype(np.float32)})
+    finalize(handle)
+    handle.close()
+    return path
+
+
+@pytest.mark.parametrize("name", ["activations_burgers_broadband", "activations_darcy_rough"])
+def test_tiny_study_sweep_runs_every_operator(name, tmp_path):
+    shipped = yaml.safe_load((SWEEPS / f"{name}.yaml").read_text())
+    data = write_tiny_file(tmp_path / "tiny.h5") if "burgers" in name else _darcy_like(tmp_path / "tiny.h5")
+    shipped["base_config"] = str((SWEEPS / shipped["base_config"]).resolve())
+    shipped["overrides"].update({**TINY, "data.path": str(data), "model.n_modes": 3})
+    for value in shipped["axes"]["operator"]:  # the tiny grid has room for 2 multigrid levels
+        kwargs = (value.get("overrides") or {}).get("model.model_kwargs") or {}
+        if "levels" in kwargs:
+            kwargs["levels"] = 2
+        if "target_parameters" in kwargs:
+            kwargs["target_parameters"] = 2000
+        if "model.width" in (value.get("overrides") or {}):
+            value["overrides"]["model.width"] = 8
+        value.pop("only", None)
+    shipped["axes"]["activation"] = ["linear", "gelu"]
+    shipped["seeds"] = [0, 1]
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(shipped))
+    sweep = load_sweep(tmp_path / "sweep.yaml")
+    counts = run_sweep(sweep, tmp_path / "results")
+    assert counts["finished"] == 12, counts
+    for record in ResultStore(tmp_path / "results").records():
+        metrics = record["metrics"]
+        assert np.isfinite(metrics["test/relative_l2"]) and metrics["dynamics"]["epoch"] == [0]
+        assert set(metrics["band_errors"]) == {"low", "mid", "high"}
+        assert ("sine_band_errors" in metrics) == ("darcy" in name)  # Dirichlet data: sine-basis bands too
