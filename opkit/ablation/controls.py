@@ -65,8 +65,11 @@ class Control:
         implied = dict(BIAS_FREE) if self.bias_free else {}
         if self.model is not None:
             # the network's own arguments do not apply to the replacement; n_modes stays the cell's
+            # A cell without n_modes (MgNO) gets every mode the grid resolves: n_modes=None reaches
+            # linear_fourier through model_kwargs (a cell's own model.n_modes takes precedence).
+            kwargs = {"n_modes": None} if self.model == "linear_fourier" else {}
             implied.update({"model.model": self.model, "model.activation": None, "model.width": None,
-                            "model.n_layers": None, "model.model_kwargs": {}})
+                            "model.n_layers": None, "model.model_kwargs": kwargs})
         elif self.kan_edges is not None and operator in KAN_OPERATORS:
             implied.update({"model.model_kwargs.basis": self.kan_edges, "model.model_kwargs.basis_kwargs": None,
                             "model.model_kwargs.base_activation": None})
