@@ -20,6 +20,7 @@ from opkit.ablation.questions.common import (
     paired_ratio,
     values_by_seed,
 )
+from opkit.ablation.report.spectra import shell_axis
 from opkit.ablation.report.figures import plain_log_ticks, pyplot as _pyplot, save_figure
 from opkit.ablation.store import metric_value
 
@@ -81,11 +82,7 @@ def plot_spectra_pair(first: dict, second: dict, names: tuple[str, str], cutoff,
     if not drawn:
         plt.close(fig)
         return None
-    if isinstance(cutoff, (int, float)) and math.isfinite(cutoff):
-        axis.axvline(cutoff + 0.5, color="k", ls=":", lw=1, label=f"mode cutoff m = {int(cutoff)}")
-    from matplotlib.ticker import MaxNLocator
-
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shell_axis(axis, cutoff)
     axis.set_yscale("log")
     plain_log_ticks(axis.yaxis)
     axis.set_xlabel("wavenumber shell |k|")

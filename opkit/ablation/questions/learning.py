@@ -20,6 +20,7 @@ from opkit.ablation.questions.common import (
     activation_family,
     line_style,
 )
+from opkit.ablation.report.spectra import shell_axis
 from opkit.ablation.report.figures import pyplot as _pyplot, save_figure
 from opkit.ablation.store import metric_value
 from opkit.errors import ConfigError, DataError
@@ -119,11 +120,7 @@ def plot_time_to_learn(analysis: dict, cutoff, path: Path, title: str) -> Path |
     if not drawn:
         plt.close(fig)
         return None
-    if isinstance(cutoff, (int, float)) and math.isfinite(cutoff):
-        axis.axvline(cutoff + 0.5, color="k", ls=":", lw=1, label=f"mode cutoff m = {int(cutoff)}")
-    from matplotlib.ticker import MaxNLocator
-
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shell_axis(axis, cutoff)
     axis.set_xlabel("wavenumber shell |k|")
     axis.set_ylabel(f"epoch learned (error within {TIME_TO_LEARN_FACTOR:g}x final)")
     axis.set_title(title, fontsize=10)

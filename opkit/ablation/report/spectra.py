@@ -3,6 +3,7 @@ learning dynamics, learned activation shapes."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,15 @@ def mark_cutoff(axis, cutoff: int | None) -> None:
         axis.axvline(cutoff, color="0.3", ls=":", lw=1, label=f"mode cutoff {cutoff}")
 
 
+def shell_axis(axis, cutoff) -> None:
+    """An x axis of wavenumber shells: integer ticks and the mode cutoff marked (none when not finite)."""
+    from matplotlib.ticker import MaxNLocator
+
+    finite = isinstance(cutoff, (int, float)) and not isinstance(cutoff, bool) and math.isfinite(cutoff)
+    mark_cutoff(axis, int(cutoff) if finite else None)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, title: str,
                 ylabel: str | None = None, reference_key: str | None = None) -> Path | None:
     """A list-valued metric (a spectrum per run) as the seed mean with a min-max band, per activation;
@@ -51,8 +61,6 @@ def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, t
     y range stops at ``NOISE_FLOOR`` times its peak (float32 round-off below).
     """
     plt = pyplot()
-    from matplotlib.ticker import MaxNLocator
-
     fig, axis = plt.subplots(figsize=(7, 4))
     styles = line_styles(records_by_label)
     shown, reference = [], None
@@ -85,8 +93,7 @@ def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, t
         positive = values[np.isfinite(values) & (values > 0)]
         if positive.size:
             axis.set_ylim(bottom=max(positive.min(), NOISE_FLOOR * positive.max()))
-    mark_cutoff(axis, mode_cutoff([r for records in records_by_label.values() for r in records]))
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shell_axis(axis, mode_cutoff([r for records in records_by_label.values() for r in records]))
     axis.set_xlabel("wavenumber shell k")
     axis.set_ylabel(ylabel or curve_label(key))
     axis.set_title(title, fontsize=10)
