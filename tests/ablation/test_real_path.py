@@ -22,7 +22,7 @@ from opkit.ablation.store import ResultStore
 from opkit.spectral.metrics import band_errors, energy_spectrum, resolved_bandwidth, spectral_bias_index
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tiny_data import tiny_base_config, write_tiny_file  # noqa: E402
+from tiny_data import tiny_base_config, write_dirichlet_file, write_tiny_file  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -196,23 +196,13 @@ def test_record_alone_carries_dynamics_aliasing_and_learned_shapes(base_config, 
 
 def test_non_periodic_data_get_sine_basis_bands(tmp_path):
     """On Dirichlet data the probe adds sine-basis shells; a zero-boundary field's sine energy is its mean square."""
-    from opkit.data.schema import FieldLayout
-    from opkit.data.writer import create_file, finalize, write_samples
-
     n, count = 17, 24
     x = np.linspace(0, 1, n)
     rng = np.random.default_rng(0)
     c = rng.normal(size=(count, 3))
     a = sum(c[:, m, None, None] * np.sin(np.pi * (m + 1) * x)[:, None] * np.sin(np.pi * x)[None] for m in range(3))
     u = 0.5 * a
-    path = tmp_path / "dirichlet.h5"
-    fields = [FieldLayout("coefficient", ("x", "y"), (n, n), "a"), FieldLayout("solution", ("x", "y"), (n, n), "u")]
-    handle = create_file(path, pde="darcy", preset="test", solver="exact", params={}, fields=fields,
-                         coords={"x": x, "y": x}, boundary_conditions={"x": "dirichlet", "y": "dirichlet"},
-                         n_samples=count, base_seed=0)
-    write_samples(handle, np.arange(count), {"coefficient": a.astype(np.float32), "solution": u.astype(np.float32)})
-    finalize(handle)
-    handle.close()
+    path = write_dirichlet_file(tmp_path / "dirichlet.h5", a, u)
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump({
         "model": {"model": "fno", "width": 8, "n_modes": 4, "n_layers": 2, "lr": 1e-2, "scheduler": "none"},

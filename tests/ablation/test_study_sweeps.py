@@ -13,7 +13,7 @@ from opkit.ablation.spec import expand, load_sweep
 from opkit.ablation.store import ResultStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tiny_data import write_tiny_file  # noqa: E402
+from tiny_data import write_dirichlet_file, write_tiny_file  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -34,23 +34,12 @@ def test_shipped_study_sweep_shape(name):
 
 
 def _darcy_like(path, n=9, count=24):
-    """A Dirichlet 2-D file: a -> u with u = 0 on the boundary (the layout of the Darcy presets)."""
-    from opkit.data.schema import FieldLayout
-    from opkit.data.writer import create_file, finalize, write_samples
-
+    """a -> u with u = 0 on the boundary (the layout of the Darcy presets)."""
     x = np.linspace(0, 1, n)
     c = np.random.default_rng(0).normal(size=(count, 2))
     bump = np.sin(np.pi * x)[:, None] * np.sin(np.pi * x)[None]
     a = 1.5 + c[:, :1, None] * bump
-    u = c[:, 1:, None] * bump / a
-    fields = [FieldLayout("coefficient", ("x", "y"), (n, n), "a"), FieldLayout("solution", ("x", "y"), (n, n), "u")]
-    handle = create_file(path, pde="darcy", preset="test", solver="exact", params={}, fields=fields,
-                         coords={"x": x, "y": x}, boundary_conditions={"x": "dirichlet", "y": "dirichlet"},
-                         n_samples=count, base_seed=0)
-    write_samples(handle, np.arange(count), {"coefficient": a.astype(np.float32), "solution": u.astype(np.float32)})
-    finalize(handle)
-    handle.close()
-    return path
+    return write_dirichlet_file(path, a, c[:, 1:, None] * bump / a)
 
 
 @pytest.mark.parametrize("name", ["activations_burgers_broadband", "activations_darcy_rough"])

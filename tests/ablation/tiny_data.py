@@ -36,3 +36,19 @@ def tiny_base_config(data_path, max_epochs=2) -> dict:
         "trainer": {"max_epochs": max_epochs, "accelerator": "cpu", "enable_model_summary": False,
                     "enable_progress_bar": False},
     }
+
+
+def write_dirichlet_file(path, coefficient, solution):
+    """A 2-D Dirichlet file (the Darcy presets' layout) of given ``(n_samples, n, n)`` arrays a -> u
+    on the vertex grid x_j = j / (n - 1)."""
+    count, n = coefficient.shape[0], coefficient.shape[-1]
+    x = np.linspace(0, 1, n)
+    fields = [FieldLayout("coefficient", ("x", "y"), (n, n), "a"), FieldLayout("solution", ("x", "y"), (n, n), "u")]
+    handle = create_file(path, pde="darcy", preset="test", solver="exact", params={}, fields=fields,
+                         coords={"x": x, "y": x}, boundary_conditions={"x": "dirichlet", "y": "dirichlet"},
+                         n_samples=count, base_seed=0)
+    write_samples(handle, np.arange(count), {"coefficient": coefficient.astype(np.float32),
+                                              "solution": solution.astype(np.float32)})
+    finalize(handle)
+    handle.close()
+    return path
