@@ -138,7 +138,9 @@ def test_ctrl_c_stops_the_sweep_at_once_and_leaves_the_interrupted_runs_to_a_res
     from opkit.ablation.spec import load_sweep
     from opkit.ablation.store import ResultStore
 
-    sweep = _sweep_file(tmp_path, ["gelu", "relu", "tanh"], sleep=10)
+    # Runs far longer than the test takes: with 10 s, a test process starved of CPU for 20 s (a busy
+    # machine) saw the whole sweep finish before its Ctrl-C and read exit code 0.
+    sweep = _sweep_file(tmp_path, ["gelu", "relu", "tanh"], sleep=300)
     results = tmp_path / "results"
     process = opkit("ablate", str(sweep), "--workers", "2", "--results", str(results), "--no-report",
                     start_new_session=True)
