@@ -4,10 +4,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from opkit.errors import ConfigError
-from opkit.layers.kan import KANLinear
+from opkit.layers.kan import KANChannelMix, KANLinear
 from opkit.models import FNO, KANO, build_model, count_parameters, width_for_parameters
+from opkit.models.fno import FourierLayer
+from opkit.models.kano import SelectableKANChannelMix
 
 
 @pytest.mark.parametrize("name", ["kano", "kano_s"])
@@ -40,7 +43,7 @@ def test_layer_is_spectral_conv_plus_pointwise_kan():
     model = KANO(1, 1, width=6, n_modes=[4], n_layers=1, basis="chebyshev").double()
     layer = model.layers[0]
     v = torch.randn(3, 6, 16, dtype=torch.float64)
-    kan: KANLinear = layer.kan.kan
+    kan: KANLinear = layer.skip.kan
     pointwise = torch.stack([kan(v[:, :, j]) for j in range(16)], dim=-1)
     torch.testing.assert_close(layer(v), layer.spectral(v) + pointwise, rtol=1e-10, atol=1e-12)
 
@@ -56,7 +59,7 @@ def test_every_basis_runs_in_2d_and_is_shift_equivariant(basis):
 
 def test_basis_kwargs_reach_the_kan_layers():
     model = KANO(1, 1, width=4, n_modes=[3], n_layers=1, basis="bspline", basis_kwargs={"grid_size": 7, "order": 2})
-    assert model.layers[0].kan.kan.coefficients.shape == (4, 4, 9)  # G + k basis functions
+    assert model.layers[0].skip.kan.coefficients.shape == (4, 4, 9)  # G + k basis functions
 
 
 def test_selectable_spaces_are_learned_and_reported():
@@ -66,13 +69,13 @@ def test_selectable_spaces_are_learned_and_reported():
     model(torch.randn(2, 1, 10)).square().mean().backward()
     selected = model.selected_spaces()
     assert len(selected) == 2 and all(len(layer) == 4 and set(layer) <= {"rbf", "fourier"} for layer in selected)
-    assert all(layer.kan.kan.logits.grad.abs().sum() > 0 for layer in model.layers)
+    assert all(layer.skip.kan.logits.grad.abs().sum() > 0 for layer in model.layers)
 
 
 def test_bias_false_and_errors():
     model = KANO(1, 1, width=4, n_modes=[3], n_layers=2, bias=False)
     assert not [name for name, _ in model.named_parameters() if "bias" in name]
-    with pytest.raises(ConfigError, match="kano: unknown argument.*wobble"):
+    with pytest.raises(ConfigError, match="model .kano.: got an unexpected keyword argument .wobble.; accepted arguments: in_channels"):
         build_model("kano", in_channels=1, out_channels=1, n_modes=[3], wobble=1)
     with pytest.raises(ConfigError, match=r"expected input of shape \(batch, 1, x\), got \(2, 2, 10\)"):
         model(torch.randn(2, 2, 10))
@@ -142,3 +145,32 @@ if __name__ == "__main__":
         references[variant] = {"state_dict": model.state_dict(), "input": x, "output": output}
     torch.save(references, REFERENCE)
     print(f"wrote {REFERENCE}: {', '.join(references)}")
+
+
+@pytest.mark.parametrize("name", ["kano", "kano_s"])
+def test_kano_is_the_fno_backbone_with_kan_skips(name):
+    """Lifting, spectral convolutions and projection are FNO's (same shapes); only the skips differ."""
+    model = build_model(name, in_channels=2, out_channels=1, width=6, n_modes=[4, 3], n_layers=3, bias=False)
+    fno = FNO(2, 1, width=6, n_modes=[4, 3], n_layers=3, bias=False)
+    assert isinstance(model, FNO)
+    kan_class = KANChannelMix if name == "kano" else SelectableKANChannelMix
+    assert all(isinstance(layer, FourierLayer) and isinstance(layer.skip, kan_class) and layer.channel_mlp is None
+               for layer in model.layers)
+    backbone = {key: value.shape for key, value in model.state_dict().items() if ".skip." not in key}
+    assert backbone == {key: value.shape for key, value in fno.state_dict().items() if ".skip." not in key}
+    # no activation after K v + KAN(v): a layer is exactly the sum
+    v = torch.randn(2, 6, 8, 6)
+    for layer in model.layers:
+        torch.testing.assert_close(layer(v), layer.spectral(v) + layer.skip(v), rtol=0, atol=0)
+
+
+def test_checkpoints_of_earlier_versions_load_under_a_prefix():
+    """Earlier versions named each layer's KAN ``layers.<l>.kan``; a Lightning module nests the model as ``model``."""
+    torch.manual_seed(0)
+    model = KANO(1, 1, width=4, n_modes=[3], n_layers=2)
+    earlier = {"model." + key.replace(".skip.", ".kan."): value for key, value in model.state_dict().items()}
+    assert any(key.startswith("model.layers.1.kan.kan.") for key in earlier)
+    torch.manual_seed(1)
+    holder = nn.ModuleDict({"model": KANO(1, 1, width=4, n_modes=[3], n_layers=2)})
+    holder.load_state_dict(earlier)
+    assert all(torch.equal(value, model.state_dict()[key]) for key, value in holder["model"].state_dict().items())
