@@ -273,3 +273,20 @@ class SelectableKANLinear(nn.Module):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+
+class SelectableKANChannelMix(nn.Module):
+    """SelectableKANLinear over channels at every grid point: (B, C_in, *spatial) -> (B, C_out, *spatial)."""
+
+    def __init__(self, in_channels: int, out_channels: int, **kwargs):
+        super().__init__()
+        self.kan = SelectableKANLinear(in_channels, out_channels, **kwargs)
+        # The per-space KANLinear layers run without a base branch (the selectable layer
+        # has one shared base branch), so their base weights would be dead parameters:
+        # drop them so that parameter counts and width matching stay honest.
+        for space in self.kan.layers:
+            if space.base_activation is None and getattr(space, "base_weight", None) is not None:
+                space.base_weight = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kan(x.movedim(1, -1)).movedim(-1, 1)

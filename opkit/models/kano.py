@@ -36,29 +36,11 @@ from __future__ import annotations
 import re
 
 import torch
-from torch import nn
 
 from opkit.errors import ConfigError
-from opkit.layers.kan import KANChannelMix, SelectableKANLinear
+from opkit.layers.kan import KANChannelMix, SelectableKANChannelMix
 from opkit.models.common import check_positive_int, count_parameters
 from opkit.models.fno import FNO, FourierLayer
-
-
-class SelectableKANChannelMix(nn.Module):
-    """``SelectableKANLinear`` over channels at every grid point: ``(B, C_in, *s) -> (B, C_out, *s)``."""
-
-    def __init__(self, in_channels: int, out_channels: int, **kwargs):
-        super().__init__()
-        self.kan = SelectableKANLinear(in_channels, out_channels, **kwargs)
-        # The per-space KANLinear layers run without a base branch (the selectable layer
-        # has one shared base branch), so their base weights would be dead parameters:
-        # drop them so that parameter counts and width matching stay honest.
-        for space in self.kan.layers:
-            if space.base_activation is None and getattr(space, "base_weight", None) is not None:
-                space.base_weight = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.kan(x.movedim(1, -1)).movedim(-1, 1)
 
 
 class KANO(FNO):

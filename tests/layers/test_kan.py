@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from opkit.activations.bases import BASES, CONTROL_BASES
 from opkit.errors import ConfigError
-from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANLinear
+from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANChannelMix, SelectableKANLinear
 
 
 def test_bspline_zero_outside_span_in_float32_far_away():
@@ -261,3 +261,12 @@ def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
     assert len(calls) == 1 and bases.compile_disabled_reason() == "OPKIT_COMPILE=0"
     with pytest.raises(ConfigError, match="compile must be true, false or null"):
         KANLinear(2, 2, compile="yes")
+
+
+def test_selectable_channel_mix_applies_the_layer_at_every_point():
+    torch.manual_seed(0)
+    mix = SelectableKANChannelMix(3, 2, spaces=("rbf", "chebyshev"))
+    assert all(space.base_weight is None for space in mix.kan.layers)  # one shared base branch
+    x = torch.randn(2, 3, 4, 5)
+    pointwise = mix.kan(x.movedim(1, -1).reshape(-1, 3)).reshape(2, 4, 5, 2).movedim(-1, 1)
+    torch.testing.assert_close(mix(x), pointwise, rtol=0, atol=0)

@@ -7,10 +7,9 @@ import torch
 from torch import nn
 
 from opkit.errors import ConfigError
-from opkit.layers.kan import KANChannelMix, KANLinear
+from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANChannelMix
 from opkit.models import FNO, KANO, build_model, count_parameters, width_for_parameters
 from opkit.models.fno import FourierLayer
-from opkit.models.kano import SelectableKANChannelMix
 
 
 @pytest.mark.parametrize("name", ["kano", "kano_s"])
