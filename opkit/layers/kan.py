@@ -94,8 +94,8 @@ class KANLinear(nn.Module):
         **basis_kwargs: grid_size, order, grid_range (bspline); grid_size,
             grid_range (rbf); degree (chebyshev); n_frequencies, grid_range (fourier).
 
-    Parameters: ``base_weight`` w_b (out, in), ``spline_scale`` w_s (out, in),
-    ``coefficients`` c (out, in, n_basis), optional ``bias`` (out,).
+    Parameters: ``base_weight`` w_b (out, in; only with a base branch), ``spline_scale``
+    w_s (out, in), ``coefficients`` c (out, in, n_basis), optional ``bias`` (out,).
     """
 
     def __init__(self, in_features: int, out_features: int, basis: str = "bspline",
@@ -112,10 +112,13 @@ class KANLinear(nn.Module):
             raise ConfigError(f"KANLinear: compile must be true, false or null (auto), got {compile!r}")
         self.compile = compile
         bound = 1.0 / math.sqrt(in_features)
-        self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        # Drawn with or without a base branch, so that a seed gives the same coefficients either way.
+        base_weight = torch.empty(out_features, in_features).uniform_(-bound, bound)
+        self.base_weight = None if self.base_activation is None else nn.Parameter(base_weight)
         self.spline_scale = nn.Parameter(torch.full((out_features, in_features), bound))
         self.coefficients = nn.Parameter(init_scale * torch.randn(out_features, in_features, self.basis.n_basis))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.register_load_state_dict_pre_hook(_drop_unused_base_weight)
 
     def spline_weight(self) -> torch.Tensor:
         """W, shape (n_basis * in, out), basis-major like the features: W[(j, i), o] = w_s[o, i] c[o, i, j]."""
@@ -211,6 +214,12 @@ class KANChannelMix(nn.Module):
         self.kan.update_grid(x.movedim(1, -1).reshape(-1, self.kan.in_features), **kwargs)
 
 
+def _drop_unused_base_weight(layer, state_dict, prefix, *_) -> None:
+    """Load-state-dict pre-hook: earlier versions kept a ``base_weight`` also without a base branch."""
+    if layer.base_activation is None:
+        state_dict.pop(prefix + "base_weight", None)
+
+
 class SelectableKANLinear(nn.Module):
     """KAN layer whose output nodes choose among several basis spaces (in the spirit of S-KAN).
 
@@ -249,9 +258,11 @@ class SelectableKANLinear(nn.Module):
         )
         self.base_activation = None if base_activation is None else get_activation(base_activation)
         bound = 1.0 / math.sqrt(in_features)
-        self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        base_weight = torch.empty(out_features, in_features).uniform_(-bound, bound)  # drawn either way (see KANLinear)
+        self.base_weight = None if self.base_activation is None else nn.Parameter(base_weight)
         self.logits = nn.Parameter(torch.zeros(out_features, len(spaces)))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.register_load_state_dict_pre_hook(_drop_unused_base_weight)
 
     def space_weights(self) -> torch.Tensor:
         """p, shape (out, n_spaces): softmax over spaces per output node."""
@@ -281,12 +292,6 @@ class SelectableKANChannelMix(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, **kwargs):
         super().__init__()
         self.kan = SelectableKANLinear(in_channels, out_channels, **kwargs)
-        # The per-space KANLinear layers run without a base branch (the selectable layer
-        # has one shared base branch), so their base weights would be dead parameters:
-        # drop them so that parameter counts and width matching stay honest.
-        for space in self.kan.layers:
-            if space.base_activation is None and getattr(space, "base_weight", None) is not None:
-                space.base_weight = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.kan(x.movedim(1, -1)).movedim(-1, 1)

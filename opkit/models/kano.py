@@ -23,7 +23,7 @@ mixes several basis spaces with softmax weights it learns, and can be read out
 with ``selected_spaces()`` (in the spirit of selectable-activation KANs, S-KAN).
 
 Size. A KAN edge has ``n_basis + 2`` parameters (coefficients, spline scale, base
-weight), so at equal width a KANO is larger than an FNO; pass
+weight; ``n_basis + 1`` without the base branch), so at equal width a KANO is larger than an FNO; pass
 ``target_parameters`` (e.g. the FNO's ``count_parameters``) and the width is chosen
 so that the parameter count is the closest reachable (``width_for_parameters``).
 

@@ -263,6 +263,25 @@ def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
         KANLinear(2, 2, compile="yes")
 
 
+@pytest.mark.parametrize("layer_class", [KANLinear, SelectableKANLinear])
+def test_base_weight_only_with_a_base_branch_and_earlier_state_dicts_load(layer_class):
+    """Without a base branch there is no (dead) base weight; the seed still gives the same other parameters."""
+    torch.manual_seed(0)
+    with_branch = layer_class(3, 2)
+    torch.manual_seed(0)
+    without = layer_class(3, 2, base_activation=None)
+    assert "base_weight" not in dict(without.named_parameters())
+    assert sum(p.numel() for p in with_branch.parameters()) - sum(p.numel() for p in without.parameters()) == 3 * 2
+    others = {key: value for key, value in with_branch.state_dict().items() if key != "base_weight"}
+    assert others.keys() == without.state_dict().keys()
+    assert all(torch.equal(value, without.state_dict()[key]) for key, value in others.items())
+    # a state dict of an earlier version, which kept a base weight without a branch, loads strictly
+    fresh = layer_class(3, 2, base_activation=None)
+    fresh.load_state_dict(with_branch.state_dict())
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(fresh(x), without(x), rtol=0, atol=0)
+
+
 def test_selectable_channel_mix_applies_the_layer_at_every_point():
     torch.manual_seed(0)
     mix = SelectableKANChannelMix(3, 2, spaces=("rbf", "chebyshev"))
