@@ -58,8 +58,9 @@ normaliser, or a LayerNorm before the layer), or call ``update_grid(x)`` with a 
 of real inputs. Chebyshev needs no normalisation (tanh squashes), Fourier treats the
 range as one period.
 
-The bases, their kernels, the compile switch and the fused autograd function live in
-``opkit.activations.bases``, shared with the per-channel KAN activation.
+The bases live in ``opkit.activations.bases``; their kernels, the compile switch and the
+fused autograd function in ``opkit.activations.basis_kernels``; both are shared with the
+per-channel KAN activation.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ import torch
 from torch import nn
 
 from opkit.activations import get_activation
-from opkit.activations.bases import FusedBasis, canonical_basis, make_basis, positive_int
+from opkit.activations.bases import canonical_basis, make_basis, positive_int
+from opkit.activations.basis_kernels import FusedBasis
 from opkit.errors import ConfigError
 
 

@@ -210,55 +210,7 @@ def test_compiled_kernels_match_eager(basis):
         assert torch.equal(features, torch.zeros_like(features))
 
 
-def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
-    import opkit.activations.bases as bases
-
-    def broken_compile(fn, **kwargs):
-        def call(*args):
-            raise RuntimeError("no C++ compiler found\nsecond line")
-        return call
-
-    monkeypatch.setattr(torch, "compile", broken_compile)
-    monkeypatch.setattr(bases, "_compiled_kernels", {})
-    monkeypatch.setattr(bases, "_compile_failure", None)
-    torch.manual_seed(0)
-    layer = KANLinear(4, 3, compile=True)
-    reference = KANLinear(4, 3, compile=False)
-    reference.load_state_dict(layer.state_dict())
-    x = torch.randn(10, 4)
-    expected = r"torch.compile failed \(RuntimeError: no C\+\+ compiler found\); running the eager kernels"
-    with pytest.warns(RuntimeWarning, match=expected):
-        out = layer(x)
-    torch.testing.assert_close(out, reference(x))
-    assert bases.compile_disabled_reason().startswith("torch.compile failed")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no second warning: eager from now on
-        torch.testing.assert_close(layer(x), out)
-
-
-def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
-    import opkit.activations.bases as bases
-
-    calls = []
-
-    def recording_compile(fn, **kwargs):
-        calls.append(fn)
-        return fn
-
-    monkeypatch.setattr(torch, "compile", recording_compile)
-    monkeypatch.setattr(bases, "_compiled_kernels", {})
-    monkeypatch.setattr(bases, "_compile_failure", None)
-    layer = KANLinear(8, 4)  # compile=None: automatic
-    layer(torch.randn(16, 8))  # 16 * 8 * 8 basis values: eager
-    assert calls == []
-    rows = bases.COMPILE_MIN_VALUES // (8 * layer.basis.n_basis) + 1
-    layer(torch.randn(rows, 8))
-    assert len(calls) == 1
-    monkeypatch.setenv("OPKIT_COMPILE", "0")
-    KANLinear(8, 4, basis="rbf", compile=True)(torch.randn(rows, 8))
-    assert len(calls) == 1 and bases.compile_disabled_reason() == "OPKIT_COMPILE=0"
+def test_compile_option_is_checked():
     with pytest.raises(ConfigError, match="compile must be true, false or null"):
         KANLinear(2, 2, compile="yes")
 
