@@ -73,6 +73,7 @@ class KANO(FNO):
                         projection_channels=projection_channels, coordinates=coordinates, padding=padding)
         width = matched_width(type(self), width, target_parameters, basis=basis, basis_kwargs=basis_kwargs,
                               base_activation=base_activation, **backbone)
+        # Read by fourier_layer, which FNO.__init__ calls; a plain attribute may precede Module.__init__.
         self.kan_options = dict(basis=basis, base_activation=base_activation, **(basis_kwargs or {}))
         super().__init__(width=width, **backbone)  # builds the layers with fourier_layer below
         self.register_load_state_dict_pre_hook(rename_earlier_keys)
@@ -124,10 +125,11 @@ def rename_earlier_keys(module, state_dict, prefix, *_) -> None:
 
     Keeps the shipped checkpoints and those of earlier studies loading.
     """
-    earlier = re.compile(re.escape(prefix) + r"layers\.(\d+)\.kan\.")
-    for key in [key for key in state_dict if earlier.match(key)]:
-        state_dict[earlier.sub(lambda match: f"{prefix}layers.{match.group(1)}.skip.", key, count=1)] = \
-            state_dict.pop(key)
+    earlier = re.compile(re.escape(prefix) + r"layers\.\d+\.kan\.")
+    for key in list(state_dict):
+        match = earlier.match(key)
+        if match:
+            state_dict[key[:match.end() - len("kan.")] + "skip." + key[match.end():]] = state_dict.pop(key)
 
 
 def matched_width(model_class, width: int, target_parameters: int | None, **arguments) -> int:
