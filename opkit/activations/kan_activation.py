@@ -21,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from opkit.activations.bases import BASES, FusedBasis, make_basis
+from opkit.activations.bases import BASES, make_basis
+from opkit.activations.basis_kernels import FusedBasis
 from opkit.activations.registry import ActivationInfo
 from opkit.errors import ConfigError
 

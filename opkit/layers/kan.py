@@ -58,8 +58,9 @@ normaliser, or a LayerNorm before the layer), or call ``update_grid(x)`` with a 
 of real inputs. Chebyshev needs no normalisation (tanh squashes), Fourier treats the
 range as one period.
 
-The bases, their kernels, the compile switch and the fused autograd function live in
-``opkit.activations.bases``, shared with the per-channel KAN activation.
+The bases live in ``opkit.activations.bases``; their kernels, the compile switch and the
+fused autograd function in ``opkit.activations.basis_kernels``; both are shared with the
+per-channel KAN activation.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ import torch
 from torch import nn
 
 from opkit.activations import get_activation
-from opkit.activations.bases import FusedBasis, canonical_basis, make_basis, positive_int
+from opkit.activations.bases import canonical_basis, make_basis, positive_int
+from opkit.activations.basis_kernels import FusedBasis
 from opkit.errors import ConfigError
 
 
@@ -94,8 +96,8 @@ class KANLinear(nn.Module):
         **basis_kwargs: grid_size, order, grid_range (bspline); grid_size,
             grid_range (rbf); degree (chebyshev); n_frequencies, grid_range (fourier).
 
-    Parameters: ``base_weight`` w_b (out, in), ``spline_scale`` w_s (out, in),
-    ``coefficients`` c (out, in, n_basis), optional ``bias`` (out,).
+    Parameters: ``base_weight`` w_b (out, in; only with a base branch), ``spline_scale``
+    w_s (out, in), ``coefficients`` c (out, in, n_basis), optional ``bias`` (out,).
     """
 
     def __init__(self, in_features: int, out_features: int, basis: str = "bspline",
@@ -112,10 +114,13 @@ class KANLinear(nn.Module):
             raise ConfigError(f"KANLinear: compile must be true, false or null (auto), got {compile!r}")
         self.compile = compile
         bound = 1.0 / math.sqrt(in_features)
-        self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        # Drawn with or without a base branch, so that a seed gives the same coefficients either way.
+        base_weight = torch.empty(out_features, in_features).uniform_(-bound, bound)
+        self.base_weight = None if self.base_activation is None else nn.Parameter(base_weight)
         self.spline_scale = nn.Parameter(torch.full((out_features, in_features), bound))
         self.coefficients = nn.Parameter(init_scale * torch.randn(out_features, in_features, self.basis.n_basis))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.register_load_state_dict_pre_hook(_drop_unused_base_weight)
 
     def spline_weight(self) -> torch.Tensor:
         """W, shape (n_basis * in, out), basis-major like the features: W[(j, i), o] = w_s[o, i] c[o, i, j]."""
@@ -211,6 +216,12 @@ class KANChannelMix(nn.Module):
         self.kan.update_grid(x.movedim(1, -1).reshape(-1, self.kan.in_features), **kwargs)
 
 
+def _drop_unused_base_weight(layer, state_dict, prefix, *_) -> None:
+    """Load-state-dict pre-hook: earlier versions kept a ``base_weight`` also without a base branch."""
+    if layer.base_activation is None:
+        state_dict.pop(prefix + "base_weight", None)
+
+
 class SelectableKANLinear(nn.Module):
     """KAN layer whose output nodes choose among several basis spaces (in the spirit of S-KAN).
 
@@ -249,9 +260,11 @@ class SelectableKANLinear(nn.Module):
         )
         self.base_activation = None if base_activation is None else get_activation(base_activation)
         bound = 1.0 / math.sqrt(in_features)
-        self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        base_weight = torch.empty(out_features, in_features).uniform_(-bound, bound)  # drawn either way (see KANLinear)
+        self.base_weight = None if self.base_activation is None else nn.Parameter(base_weight)
         self.logits = nn.Parameter(torch.zeros(out_features, len(spaces)))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        self.register_load_state_dict_pre_hook(_drop_unused_base_weight)
 
     def space_weights(self) -> torch.Tensor:
         """p, shape (out, n_spaces): softmax over spaces per output node."""
@@ -273,3 +286,14 @@ class SelectableKANLinear(nn.Module):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+
+class SelectableKANChannelMix(nn.Module):
+    """SelectableKANLinear over channels at every grid point: (B, C_in, *spatial) -> (B, C_out, *spatial)."""
+
+    def __init__(self, in_channels: int, out_channels: int, **kwargs):
+        super().__init__()
+        self.kan = SelectableKANLinear(in_channels, out_channels, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kan(x.movedim(1, -1)).movedim(-1, 1)

@@ -87,15 +87,16 @@ class FNO(nn.Module):
                  bias: bool = True, channel_mlp_expansion: float = 0.0, projection_channels: int = 128,
                  coordinates: bool = False, padding: float = 0.0):
         super().__init__()
+        label = type(self).__name__  # errors name the model built: FNO, or a subclass (KANO)
         for name, value in [("in_channels", in_channels), ("out_channels", out_channels), ("width", width),
                             ("n_layers", n_layers), ("projection_channels", projection_channels)]:
-            check_positive_int(f"FNO {name}", value)
-        self.n_modes = per_axis("FNO n_modes", n_modes, spatial_dims)
-        check_spatial_dims("FNO", len(self.n_modes), (1, 2, 3))
+            check_positive_int(f"{label} {name}", value)
+        self.n_modes = per_axis(f"{label} n_modes", n_modes, spatial_dims)
+        check_spatial_dims(label, len(self.n_modes), (1, 2, 3))
         if not 0.0 <= padding < 10.0:
-            raise ConfigError(f"FNO padding: expected a fraction of the grid in [0, 10), got {padding!r}")
+            raise ConfigError(f"{label} padding: expected a fraction of the grid in [0, 10), got {padding!r}")
         if channel_mlp_expansion < 0:
-            raise ConfigError(f"FNO channel_mlp_expansion: expected >= 0, got {channel_mlp_expansion!r}")
+            raise ConfigError(f"{label} channel_mlp_expansion: expected >= 0, got {channel_mlp_expansion!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.spatial_dims = len(self.n_modes)
         self.width, self.coordinates, self.padding = width, coordinates, float(padding)
@@ -103,14 +104,17 @@ class FNO(nn.Module):
         lifted_channels = in_channels + (self.spatial_dims if coordinates else 0)
         self.lifting = PointwiseLinear(lifted_channels, width, bias=bias)
         self.layers = nn.ModuleList(
-            FourierLayer(width, self.n_modes, activation if i < n_layers - 1 else "identity", bias,
-                         channel_mlp_expansion)
+            self.fourier_layer(activation if i < n_layers - 1 else "identity", bias, channel_mlp_expansion)
             for i in range(n_layers)
         )
         self.projection = ChannelMLP(width, projection_channels, out_channels, activation=activation, bias=bias)
 
+    def fourier_layer(self, activation, bias: bool, channel_mlp_expansion: float) -> FourierLayer:
+        """One Fourier layer ``sigma(K v + W v)`` of this model's width and modes (``kano`` replaces ``W``)."""
+        return FourierLayer(self.width, self.n_modes, activation, bias, channel_mlp_expansion)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input("FNO", x, self.in_channels, self.spatial_dims, min_grid=[2 * n for n in self.n_modes])
+        check_input(type(self).__name__, x, self.in_channels, self.spatial_dims, min_grid=[2 * n for n in self.n_modes])
         if self.coordinates:
             x = torch.cat([x, grid_coordinates(x)], dim=1)
         v = self.lifting(x)

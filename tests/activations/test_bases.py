@@ -1,4 +1,4 @@
-"""KAN bases against scipy/numpy, and the fused basis autograd function against plain autograd."""
+"""KAN bases against scipy/numpy and their formulas; grid moves."""
 
 import numpy as np
 import pytest
@@ -6,11 +6,9 @@ import torch
 from scipy.interpolate import BSpline
 
 from opkit.activations.bases import (
-    BASES,
     BSplineBasis,
     ChebyshevBasis,
     FourierBasis,
-    FusedBasis,
     GaussianRBFBasis,
     make_basis,
 )
@@ -72,21 +70,15 @@ def test_other_bases_against_formulas(float64_default):
     np.testing.assert_allclose(fourier, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("basis_name", BASES)
-@pytest.mark.parametrize("diagonal", [False, True])
-def test_fused_basis_matches_plain_autograd(basis_name, diagonal, float64_default):
-    """Dense (layer) and diagonal (activation) contractions: values and gradients as autograd of the formulas."""
-    torch.manual_seed(0)
-    basis = make_basis(basis_name, 3)
-    x = (1.5 * torch.randn(9, 3)).requires_grad_(True)
-    weight = (torch.randn(basis.n_basis, 3) if diagonal else torch.randn(basis.n_basis * 3, 2)).requires_grad_(True)
-    scale, shift = basis.affine(3, x.dtype, x.device)
-    fused = FusedBasis.apply(x, weight, scale, shift, basis, False, diagonal)
-    features = basis.features(torch.addcmul(shift, x, scale))  # (9, n, 3), recorded by autograd
-    plain = (features * weight).sum(1) if diagonal else features.reshape(9, -1) @ weight
-    torch.testing.assert_close(fused, plain)
-    weights = torch.randn_like(fused)
-    fused_grads = torch.autograd.grad((fused * weights).sum(), (x, weight))
-    plain_grads = torch.autograd.grad((plain * weights).sum(), (x, weight))
-    for a, b in zip(fused_grads, plain_grads):
-        torch.testing.assert_close(a, b)
+
+@pytest.mark.parametrize("name", ["bspline", "rbf"])
+def test_set_grid_gives_the_basis_built_on_that_grid(name, float64_default):
+    """Moving the grid (and changing G) is building the basis on the new range, per input."""
+    basis = make_basis(name, 2, grid_size=5)
+    basis.set_grid(torch.tensor([-2.0, 0.5]), torch.tensor([3.0, 1.5]), grid_size=7)
+    x = torch.linspace(-4, 4, 41).unsqueeze(-1).expand(-1, 2)
+    moved = basis(x)
+    for i, grid_range in enumerate([(-2.0, 3.0), (0.5, 1.5)]):
+        built = make_basis(name, 1, grid_size=7, grid_range=grid_range)
+        torch.testing.assert_close(moved[:, i], built(x[:, i:i + 1])[:, 0], rtol=1e-12, atol=1e-12)
+    assert basis.n_basis == built.n_basis

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from opkit.activations.bases import BASES, CONTROL_BASES
 from opkit.errors import ConfigError
-from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANLinear
+from opkit.layers.kan import KANChannelMix, KANLinear, SelectableKANChannelMix, SelectableKANLinear
 
 
 def test_bspline_zero_outside_span_in_float32_far_away():
@@ -210,54 +210,34 @@ def test_compiled_kernels_match_eager(basis):
         assert torch.equal(features, torch.zeros_like(features))
 
 
-def test_compile_failure_falls_back_to_eager_with_one_warning(monkeypatch):
-    import opkit.activations.bases as bases
-
-    def broken_compile(fn, **kwargs):
-        def call(*args):
-            raise RuntimeError("no C++ compiler found\nsecond line")
-        return call
-
-    monkeypatch.setattr(torch, "compile", broken_compile)
-    monkeypatch.setattr(bases, "_compiled_kernels", {})
-    monkeypatch.setattr(bases, "_compile_failure", None)
-    torch.manual_seed(0)
-    layer = KANLinear(4, 3, compile=True)
-    reference = KANLinear(4, 3, compile=False)
-    reference.load_state_dict(layer.state_dict())
-    x = torch.randn(10, 4)
-    expected = r"torch.compile failed \(RuntimeError: no C\+\+ compiler found\); running the eager kernels"
-    with pytest.warns(RuntimeWarning, match=expected):
-        out = layer(x)
-    torch.testing.assert_close(out, reference(x))
-    assert bases.compile_disabled_reason().startswith("torch.compile failed")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no second warning: eager from now on
-        torch.testing.assert_close(layer(x), out)
-
-
-def test_compile_only_for_large_inputs_unless_asked(monkeypatch):
-    import opkit.activations.bases as bases
-
-    calls = []
-
-    def recording_compile(fn, **kwargs):
-        calls.append(fn)
-        return fn
-
-    monkeypatch.setattr(torch, "compile", recording_compile)
-    monkeypatch.setattr(bases, "_compiled_kernels", {})
-    monkeypatch.setattr(bases, "_compile_failure", None)
-    layer = KANLinear(8, 4)  # compile=None: automatic
-    layer(torch.randn(16, 8))  # 16 * 8 * 8 basis values: eager
-    assert calls == []
-    rows = bases.COMPILE_MIN_VALUES // (8 * layer.basis.n_basis) + 1
-    layer(torch.randn(rows, 8))
-    assert len(calls) == 1
-    monkeypatch.setenv("OPKIT_COMPILE", "0")
-    KANLinear(8, 4, basis="rbf", compile=True)(torch.randn(rows, 8))
-    assert len(calls) == 1 and bases.compile_disabled_reason() == "OPKIT_COMPILE=0"
+def test_compile_option_is_checked():
     with pytest.raises(ConfigError, match="compile must be true, false or null"):
         KANLinear(2, 2, compile="yes")
+
+
+@pytest.mark.parametrize("layer_class", [KANLinear, SelectableKANLinear])
+def test_base_weight_only_with_a_base_branch_and_earlier_state_dicts_load(layer_class):
+    """Without a base branch there is no (dead) base weight; the seed still gives the same other parameters."""
+    torch.manual_seed(0)
+    with_branch = layer_class(3, 2)
+    torch.manual_seed(0)
+    without = layer_class(3, 2, base_activation=None)
+    assert "base_weight" not in dict(without.named_parameters())
+    assert sum(p.numel() for p in with_branch.parameters()) - sum(p.numel() for p in without.parameters()) == 3 * 2
+    others = {key: value for key, value in with_branch.state_dict().items() if key != "base_weight"}
+    assert others.keys() == without.state_dict().keys()
+    assert all(torch.equal(value, without.state_dict()[key]) for key, value in others.items())
+    # a state dict of an earlier version, which kept a base weight without a branch, loads strictly
+    fresh = layer_class(3, 2, base_activation=None)
+    fresh.load_state_dict(with_branch.state_dict())
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(fresh(x), without(x), rtol=0, atol=0)
+
+
+def test_selectable_channel_mix_applies_the_layer_at_every_point():
+    torch.manual_seed(0)
+    mix = SelectableKANChannelMix(3, 2, spaces=("rbf", "chebyshev"))
+    assert all(space.base_weight is None for space in mix.kan.layers)  # one shared base branch
+    x = torch.randn(2, 3, 4, 5)
+    pointwise = mix.kan(x.movedim(1, -1).reshape(-1, 3)).reshape(2, 4, 5, 2).movedim(-1, 1)
+    torch.testing.assert_close(mix(x), pointwise, rtol=0, atol=0)
