@@ -36,6 +36,7 @@ which is what makes a sweep resumable.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -315,7 +316,7 @@ def load_sweep(path) -> Sweep:
 
 
 def _combine(sweep: Sweep, combination: tuple[tuple[str, AxisValue], ...]) -> tuple[dict, dict, dict]:
-    factors, values, overrides = {}, {}, dict(sweep.overrides)
+    factors, values, overrides = {}, {}, copy.deepcopy(sweep.overrides)
     chosen = None
     for axis, point in combination:
         factors[axis] = point.label
@@ -325,7 +326,7 @@ def _combine(sweep: Sweep, combination: tuple[tuple[str, AxisValue], ...]) -> tu
         if axis == "activation" and control(point.value) is not None:
             chosen = point  # applied last: the operator may come from a later axis
             continue
-        overrides.update(point.overrides)
+        overrides.update(copy.deepcopy(point.overrides))  # each run its own: no dict shared between runs
     if chosen is not None:
         implied = control(chosen.value)
         operator = values.get("operator") or overrides.get("model.model") or _base_operator(sweep.base_config)

@@ -48,8 +48,14 @@ def _load_config(config: str | Path | dict) -> dict:
 
 
 def apply_overrides(config: dict, overrides: dict | None) -> dict:
-    """Set ``overrides`` into ``config``: dotted keys (``"model.activation"``) or nested dicts."""
+    """Set ``overrides`` into ``config``: dotted keys (``"model.activation"``) or nested dicts.
+
+    Values are copied in: a dict set here is ``config``'s own, so a later dotted key
+    (``"model.model_kwargs.basis"``) changes ``config`` and never the caller's ``overrides``,
+    which a sweep shares between runs.
+    """
     for key, value in (overrides or {}).items():
+        value = copy.deepcopy(value)
         if isinstance(value, dict) and "." not in key and isinstance(config.get(key), dict):
             apply_overrides(config[key], value)
             continue

@@ -70,3 +70,31 @@ def test_tiny_study_sweep_runs_every_operator(name, tmp_path):
             assert metrics["dynamics"]["epoch"] == [0]
         assert set(metrics["band_errors"]) == {"low", "mid", "high"}
         assert ("sine_band_errors" in metrics) == ("darcy" in name)  # Dirichlet data: sine-basis bands too
+
+
+def test_checking_the_shipped_burgers_sweep_leaves_each_kano_cell_its_own_model_kwargs():
+    """``opkit ablate`` checks every run's config before the first starts. That check once wrote a
+    control's dotted ``model.model_kwargs.basis: relu`` into the one ``model_kwargs`` dict that every
+    KANO cell shared, so KANO with GELU, ReLU and Snake trained as ReLU-edge KANs without a base branch."""
+    from opkit.ablation.spec import check_runs
+
+    specs = [spec for spec in expand(load_sweep(SWEEPS / "activations_burgers_broadband.yaml"))
+             if spec.values.get("operator") == "kano" and spec.seed == 0]
+    before = {spec.run_id: yaml.safe_dump(spec.overrides) for spec in specs}
+    check_runs(specs)
+    assert {spec.run_id: yaml.safe_dump(spec.overrides) for spec in specs} == before
+    gelu = next(spec for spec in specs if spec.values["activation"] == "gelu")
+    assert gelu.overrides["model.model_kwargs"]["basis"] == "bspline"
+    assert "model.model_kwargs.basis" not in gelu.overrides
+
+
+def test_apply_overrides_copies_values_in_and_leaves_the_callers_overrides_alone():
+    from opkit.training.run import apply_overrides
+
+    shared = {"basis": "bspline", "coordinates": True}
+    overrides = {"model.model_kwargs": shared, "model.model_kwargs.basis": "relu"}
+    config = apply_overrides({"model": {"width": 8}}, overrides)
+    assert config["model"] == {"width": 8, "model_kwargs": {"basis": "relu", "coordinates": True}}
+    assert shared == {"basis": "bspline", "coordinates": True}
+    config["model"]["model_kwargs"]["coordinates"] = False
+    assert shared["coordinates"] is True
