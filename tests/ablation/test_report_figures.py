@@ -126,3 +126,23 @@ def test_secondary_table_explains_nan_and_never_resolved():
     assert "NaN: the target has no energy" in note and "-1: never resolved" in note
     header, rows, note = _secondary_table({"gelu": by_activation["gelu"]}, ["resolved_bandwidth"])
     assert note == "" and rows == [["gelu", "3 ± 0"]]
+
+
+def test_rollout_error_is_drawn_per_frame_not_as_a_spectrum(captured, tmp_path):
+    """A rollout's per-step error is no spectrum: x is the predicted frame, no mode cutoff, and the
+    spectra section leaves the per-step lists to the rollout section."""
+    from opkit.ablation.report.analysis import list_metric_keys
+
+    frames = list(range(10, 31))
+    rollout = {"steps": list(range(1, 22)), "frames": frames, "trajectories": 8,
+               "at": {"final": {"error_spectrum": [0.1, 0.2, 0.3]}}}
+    by_label = {label: [record(label, seed, rollout={**rollout, "relative_l2": [0.01 * (i + 1) * s for s in
+                                                                                 range(1, 22)]})
+                        for seed in range(2)] for i, label in enumerate(["gelu", "relu", "linear"])}
+    assert list_metric_keys([r for rs in by_label.values() for r in rs]) == ["rollout.at.final.error_spectrum"]
+    spectra.plot_curves(by_label, "rollout.relative_l2", tmp_path / "r.png", "rollout",
+                        x_key="rollout.frames", xlabel="predicted frame t")
+    axis = captured[0].axes[0]
+    gelu = next(line for line in axis.get_lines() if line.get_label() == "gelu")
+    assert list(gelu.get_xdata()) == frames
+    assert vertical_lines(axis) == [] and axis.get_xlabel() == "predicted frame t"

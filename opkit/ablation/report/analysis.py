@@ -17,7 +17,9 @@ HEADLINE_METRICS = ("test/relative_l2", "test/relative_h1")
 # Secondary metrics shown when the records have them; substrings of dotted metric keys.
 SECONDARY_PATTERNS = ("test/", "band_errors", "spectral_bias", "bandwidth", "aliasing_mean")
 # Metrics with structure of their own, drawn by their own figures, not as spectra or table columns.
-STRUCTURED_METRICS = ("dynamics", "learned_activation", "aliasing")
+STRUCTURED_METRICS = ("dynamics", "learned_activation", "aliasing",
+                      # per rollout step, not per wavenumber: the rollout section draws them
+                      "rollout.steps", "rollout.frames", "rollout.relative_l2")
 HIGHER_IS_BETTER_PATTERNS = ("bandwidth",)
 COST_KEYS = ("parameters", "flops_per_sample", "seconds_per_epoch")
 

@@ -53,12 +53,15 @@ def shell_axis(axis, cutoff) -> None:
 
 
 def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, title: str,
-                ylabel: str | None = None, reference_key: str | None = None) -> Path | None:
+                ylabel: str | None = None, reference_key: str | None = None,
+                x_key: str | None = None, xlabel: str | None = None) -> Path | None:
     """A list-valued metric (a spectrum per run) as the seed mean with a min-max band, per activation;
     ``reference_key`` (e.g. the true energy spectrum) is drawn once as a thick light black line.
 
     Shells are integers on the x axis; the setting's mode cutoff is marked; an energy spectrum's
-    y range stops at ``NOISE_FLOOR`` times its peak (float32 round-off below).
+    y range stops at ``NOISE_FLOOR`` times its peak (float32 round-off below). With ``x_key``
+    (e.g. ``rollout.frames``) the curve is not a spectrum: its x values are that list of the
+    first run, labelled ``xlabel``, and no cutoff is drawn.
     """
     plt = pyplot()
     fig, axis = plt.subplots(figsize=(7, 4))
@@ -78,7 +81,8 @@ def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, t
             continue
         length = min(c.size for c in curves)
         curves = np.stack([c[:length] for c in curves])
-        k = np.arange(length)
+        positions = next((list_metric(r, x_key) for r in records if r["status"] == FINISHED), None) if x_key else None
+        k = np.asarray(positions[:length], dtype=float) if positions and len(positions) >= length else np.arange(length)
         style = styles[label]
         axis.plot(k, curves.mean(axis=0), label=label, lw=1.3, **style)
         axis.fill_between(k, curves.min(axis=0), curves.max(axis=0), color=style["color"], alpha=0.15)
@@ -93,8 +97,13 @@ def plot_curves(records_by_label: dict[str, list[dict]], key: str, path: Path, t
         positive = values[np.isfinite(values) & (values > 0)]
         if positive.size:
             axis.set_ylim(bottom=max(positive.min(), NOISE_FLOOR * positive.max()))
-    shell_axis(axis, mode_cutoff([r for records in records_by_label.values() for r in records]))
-    axis.set_xlabel("wavenumber shell k")
+    if x_key is None:
+        shell_axis(axis, mode_cutoff([r for records in records_by_label.values() for r in records]))
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel(xlabel or ("wavenumber shell k" if x_key is None else x_key))
     axis.set_ylabel(ylabel or curve_label(key))
     axis.set_title(title, fontsize=10)
     axis.grid(alpha=0.3, which="major")

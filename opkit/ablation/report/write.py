@@ -240,6 +240,19 @@ def spectra(report: Report) -> None:
                                   "per activation, controls grey dashed; dotted line: mode cutoff")
 
 
+def rollout(report: Report) -> None:
+    """The rollout's relative L2 at each step per setting (step-trained runs), one line per activation."""
+    drawn = [(setting, plot_curves(by, "rollout.relative_l2", report.figures / f"rollout_{_slug(setting)}.png",
+                                   f"rollout error per step — {setting}", ylabel="relative L2 of the rollout",
+                                   x_key="rollout.frames", xlabel="predicted frame t (autoregressive rollout)"))
+             for setting, by in report.groups.items()]
+    if any(figure for _, figure in drawn):
+        report.document.heading("Rollout")
+        for setting, figure in drawn:
+            report.figure(figure, f"{setting}: relative L2 of the autoregressive rollout at each predicted frame, "
+                                  "seed mean with min–max band per activation, controls grey dashed")
+
+
 def dynamics(report: Report) -> None:
     """Epoch x wavenumber relative error per setting."""
     drawn = [(setting, plot_dynamics(by, report.store.root, report.figures / f"dynamics_{_slug(setting)}.png",
@@ -307,7 +320,7 @@ def headline_summary(report: Report) -> None:
 
 
 # The report, top to bottom.
-SECTIONS = [overview, comparison_tables, error_figures, ranks, spectra, dynamics, learned_activations, questions,
+SECTIONS = [overview, comparison_tables, error_figures, ranks, spectra, rollout, dynamics, learned_activations, questions,
             failures, headline_summary]
 
 
