@@ -90,11 +90,10 @@ def model_mode_cutoff(operators: dict[str, object]) -> int | None:
     ``None`` when no model has Fourier layers (e.g. MgNO); ``ConfigError`` when the models keep
     different numbers of modes, since the low/mid/high bands need one cutoff.
     """
-    found = {}
-    for label, operator in operators.items():
-        modes = getattr(getattr(operator, "model", None), "n_modes", None)
-        if modes is not None:
-            found[label] = int(min(modes) if isinstance(modes, (tuple, list)) else modes)
+    from opkit.spectral.shells import module_mode_cutoff
+
+    found = {label: module_mode_cutoff(operator) for label, operator in operators.items()}
+    found = {label: modes for label, modes in found.items() if modes is not None}
     if len(set(found.values())) > 1:
         kept = ", ".join(f"{label} {modes}" for label, modes in found.items())
         raise ConfigError(f"--ckpt: the models keep different numbers of Fourier modes ({kept}); pass "
@@ -118,7 +117,8 @@ def _load_pairs(operator, path: str, task: str | None, resolution, n_samples: in
 
 
 def run_spectral(args: argparse.Namespace) -> int:
-    from opkit.spectral.report import default_mode_cutoff, format_table, spectral_report
+    from opkit.spectral.report import format_table, spectral_report
+    from opkit.spectral.shells import default_mode_cutoff
     from opkit.training.inference import load_operator
 
     paths = [Path(p) for p in args.ckpt]

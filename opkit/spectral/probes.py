@@ -30,7 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from opkit.errors import ConfigError
-from opkit.spectral.metrics import _half_power, _rfft_grid, energy_spectrum
+from opkit.spectral.metrics import energy_spectrum, rfft_grid, rfft_power
 
 ModelFactory = Callable[[str], nn.Module]  # activation name -> operator (B, 1, n) -> (B, 1, n)
 
@@ -356,8 +356,8 @@ def discarded_energy_fraction(u: torch.Tensor, mode_cutoff, spatial_dims: int | 
     cutoffs = [mode_cutoff] * spatial_dims if isinstance(mode_cutoff, int) else list(mode_cutoff)
     if len(cutoffs) != spatial_dims or any(not isinstance(m, int) or m < 1 for m in cutoffs):
         raise ConfigError(f"mode_cutoff: expected a positive integer or {spatial_dims} of them, got {mode_cutoff!r}")
-    wavevectors, _, weights = _rfft_grid(tuple(u.shape[-spatial_dims:]), str(u.device))
-    power = _half_power(u.detach().double(), spatial_dims) * weights.double()
+    wavevectors, _, weights = rfft_grid(tuple(u.shape[-spatial_dims:]), str(u.device))
+    power = rfft_power(u.detach().double(), spatial_dims) * weights.double()
     kept = wavevectors[-1] < cutoffs[-1]
     for axis, m in enumerate(cutoffs[:-1]):
         kept &= (wavevectors[axis] >= -m) & (wavevectors[axis] < m)
