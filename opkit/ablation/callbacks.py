@@ -13,7 +13,7 @@ Attached to every sweep run through ``trainer.callbacks`` (so the run still goes
   on data whose spatial axes are not all periodic (Darcy, Dirichlet) the same in the sine
   basis (``sine_*`` keys), where the FFT's high shells hold mostly the periodic extension's kink;
 * on the first test batch, the share of each activation's output energy above the mode cutoff
-  (``aliasing``: energy the next spectral convolution discards, ``probes.activation_aliasing``)
+  (``aliasing``: energy the next spectral convolution discards, ``aliasing.activation_aliasing``)
   and, for learnable activations, their learned shapes (``learned_activation``), so that a
   shipped record is enough to draw the report's figures without the checkpoint.
 
@@ -172,7 +172,7 @@ ACTIVATION_GRID = torch.linspace(-3.0, 3.0, 61)
 def first_batch_probes(pl_module, inputs: torch.Tensor, mode_cutoff: int | None) -> dict:
     """``aliasing`` per activation module and its mean over the hidden layers (those feeding a
     spectral convolution, i.e. all but the projection), and ``learned_activation`` shapes."""
-    from opkit.spectral.probes import activation_aliasing
+    from opkit.spectral.aliasing import activation_aliasing
 
     result: dict = {}
     spatial = inputs.shape[2:]

@@ -4,7 +4,8 @@
 ``shells``    ``ShellSums``: error spectra pooled over batches; relative band errors, bandwidth, bias index
 ``plots``     headless matplotlib figures (error spectrum, spectral ratio, epoch x wavenumber heatmap)
 ``dynamics``  the ``SpectralDynamics`` Lightning callback and time-to-learn analysis
-``probes``    Rahaman et al. frequency probes, spectrum at initialisation, FNO activation aliasing
+``probes``    Rahaman et al. frequency probes, operator probes, spectrum at initialisation
+``aliasing``  the share of each activation's output an FNO's next spectral convolution drops
 """
 
 from opkit.spectral.metrics import (

@@ -181,7 +181,7 @@ def _write_probe_csv(path: Path, result) -> None:
 def run_probe(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from opkit.spectral import plots, probes
+    from opkit.spectral import aliasing, plots, probes
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,14 +219,14 @@ def run_probe(args: argparse.Namespace) -> int:
 
         band = max(1, args.n_modes // 2)
         inputs = probes.band_limited_functions(16, max(128, 4 * args.n_modes), band, torch.Generator().manual_seed(args.seed))
-        select = probes.fno_activation_selector(4)  # default_fno_factory builds 4 Fourier layers
+        select = aliasing.fno_activation_selector(4)  # default_fno_factory builds 4 Fourier layers
         print(f"energy share in modes the next spectral convolution drops (n_modes={args.n_modes}) after each "
               f"activation (inputs: |k| <= {band}, {max(args.repeats, 1)} initialisation(s))")
         for name in args.activations:
             shares = []
             for repeat in range(max(args.repeats, 1)):
                 torch.manual_seed(args.seed * 1000 + repeat)
-                fractions = probes.activation_aliasing(factory(name), inputs, args.n_modes, select=select)
+                fractions = aliasing.activation_aliasing(factory(name), inputs, args.n_modes, select=select)
                 shares.append(list(fractions.values()))
             mean = np.mean(np.array(shares), axis=0)
             print(f"{name:<10s}  " + "  ".join(f"{layer}={v:.3g}" for layer, v in zip(fractions, mean)))
