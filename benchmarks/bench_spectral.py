@@ -75,8 +75,9 @@ def pdebench_loop_frmse(pred: torch.Tensor, target: torch.Tensor, low: int = 4, 
 
 def bench_metrics(network, inputs, targets, batch_size, repeats):
     from opkit.spectral.metrics import (
-        band_errors, error_spectrum, pdebench_fourier_rmse, resolved_bandwidth, spectral_ratio,
+        error_spectrum, pdebench_fourier_rmse, spectral_ratio, well_binned_spectral_error,
     )
+    from opkit.spectral.shells import relative_band_errors, resolved_bandwidth
 
     network.eval()
 
@@ -89,9 +90,9 @@ def bench_metrics(network, inputs, targets, batch_size, repeats):
     def metrics():
         error_spectrum(predictions, targets)
         spectral_ratio(predictions, targets)
-        band_errors(predictions, targets, "cutoff", mode_cutoff=12)
-        band_errors(predictions, targets, "pdebench")
-        band_errors(predictions, targets, "well_normalized")
+        relative_band_errors(predictions, targets, "cutoff", mode_cutoff=12)
+        pdebench_fourier_rmse(predictions, targets)
+        well_binned_spectral_error(predictions, targets)
         resolved_bandwidth(predictions, targets)
 
     ours = pdebench_fourier_rmse(predictions, targets)

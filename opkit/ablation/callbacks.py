@@ -9,30 +9,31 @@ Attached to every sweep run through ``trainer.callbacks`` (so the run still goes
   "first layer"); spectral weights (complex) keep their own initialisation;
 * during the test of the best checkpoint, the error spectrum pooled over the whole test
   split, from which it derives the band errors, resolved bandwidth and spectral-bias index
-  (all from :mod:`opkit.spectral.metrics`), written to ``<run_dir>/spectral_test.json``;
+  (all from :mod:`opkit.spectral.shells`), written to ``<run_dir>/spectral_test.json``;
   on data whose spatial axes are not all periodic (Darcy, Dirichlet) the same in the sine
   basis (``sine_*`` keys), where the FFT's high shells hold mostly the periodic extension's kink;
 * on the first test batch, the share of each activation's output energy above the mode cutoff
-  (``aliasing``: energy the next spectral convolution discards, ``probes.activation_aliasing``)
+  (``aliasing``: energy the next spectral convolution discards, ``aliasing.activation_aliasing``)
   and, for learnable activations, their learned shapes (``learned_activation``), so that a
   shipped record is enough to draw the report's figures without the checkpoint.
 
 Pooling: per shell k, ``E_err(k) = Σ_samples E_{pred-target}(k)`` and
-``E_true(k) = Σ_samples E_target(k)``, so the relative spectrum ``E_err / E_true`` and the
-band errors equal those of :func:`opkit.spectral.metrics.error_spectrum` /
-``band_errors`` on the concatenated test set.
+``E_true(k) = Σ_samples E_target(k)`` (:class:`opkit.spectral.shells.ShellSums`), so the
+relative spectrum ``E_err / E_true`` and the band errors equal those of
+:func:`opkit.spectral.metrics.error_spectrum` / :func:`opkit.spectral.shells.relative_band_errors`
+on the concatenated test set.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import Callback
 
 from opkit.io import write_text_atomic
+from opkit.spectral.shells import ShellSums, default_mode_cutoff, module_mode_cutoff
 
 SPECTRAL_FILE = "spectral_test.json"
 
@@ -98,9 +99,8 @@ class AblationProbe(Callback):
         self.threshold = threshold
         self.mode_cutoff = mode_cutoff
         self.init_applied = "default"
-        self._sums = None
-        self._sine_sums = None
-        self._fields = 0
+        self._sums: ShellSums | None = None
+        self._sine_sums: ShellSums | None = None
         self._done = False
         self._extra: dict = {}
 
@@ -112,41 +112,33 @@ class AblationProbe(Callback):
     def on_test_start(self, trainer, pl_module) -> None:
         self._sums = None
         self._sine_sums = None
-        self._fields = 0
         self._periodic = _data_is_periodic(trainer)
 
     @torch.no_grad()
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self._done or dataloader_idx != 0:
             return
-        from opkit.spectral.metrics import energy_spectrum
-
         inputs, target = batch[0], batch[1]
         if batch_idx == 0 and self._sums is None:
             self.flops_per_sample = count_flops(pl_module, inputs[:1])
-            self._extra = first_batch_probes(pl_module, inputs, self.mode_cutoff or _model_cutoff(pl_module))
+            self._extra = first_batch_probes(pl_module, inputs, self.mode_cutoff or module_mode_cutoff(pl_module))
         prediction = pl_module(inputs)
         if target.shape[1] != prediction.shape[1]:  # a trajectory target: compare the first frame
             target = target[:, : prediction.shape[1]]
+        self._sums = _pool(self._sums, ShellSums.of(prediction, target, dtype=torch.float64))
         spatial_dims = prediction.ndim - 2
-        fields = (prediction - target, target, prediction)
-        self._sums = _accumulate(self._sums, [energy_spectrum(f.double(), spatial_dims) for f in fields])
         if self._periodic is False and min(prediction.shape[-spatial_dims:]) >= 3:
-            from opkit.spectral.metrics import sine_energy_spectrum
-
-            self._sine_sums = _accumulate(self._sine_sums, [sine_energy_spectrum(f.double(), spatial_dims)
-                                                            for f in fields])
-        self._fields += math.prod(prediction.shape[:-spatial_dims])  # samples x channels (x extra axes)
-        self._spatial_shape = tuple(prediction.shape[-spatial_dims:])
+            sine = ShellSums.of(prediction, target, basis="sine", dtype=torch.float64)
+            self._sine_sums = _pool(self._sine_sums, sine)
 
     def on_test_end(self, trainer, pl_module) -> None:
         if self._done or self._sums is None:
             return
         self._done = True  # later test calls (rollout) do not overwrite the one-step spectrum
-        cutoff = self.mode_cutoff or _model_cutoff(pl_module)
-        result = spectral_summary(*self._sums, self._spatial_shape, self.threshold, cutoff, n_fields=self._fields)
+        cutoff = self.mode_cutoff or module_mode_cutoff(pl_module)
+        result = spectral_summary(self._sums, self.threshold, cutoff)
         if self._sine_sums is not None:
-            sine = spectral_summary(*self._sine_sums, self._spatial_shape, self.threshold, cutoff)
+            sine = spectral_summary(self._sine_sums, self.threshold, cutoff)
             result.update({f"sine_{key}": sine[key] for key in ("band_errors", "resolved_bandwidth", "error_spectrum",
                                                                  "energy_spectrum_true", "energy_spectrum_pred")})
         result.update(self._extra)
@@ -155,10 +147,8 @@ class AblationProbe(Callback):
         write_text_atomic(Path(trainer.default_root_dir) / SPECTRAL_FILE, json.dumps(result, indent=1) + "\n")
 
 
-def _accumulate(sums, spectra):
-    """Add per-field spectra ``(batch, channels, *extra, K)``, pooled to ``(K,)``, to running sums."""
-    pooled = [spectrum.reshape(-1, spectrum.shape[-1]).sum(0) for spectrum in spectra]
-    return pooled if sums is None else [a + b for a, b in zip(sums, pooled)]
+def _pool(sums: ShellSums | None, batch: ShellSums) -> ShellSums:
+    return batch if sums is None else sums + batch
 
 
 def _data_is_periodic(trainer) -> bool | None:
@@ -182,7 +172,7 @@ ACTIVATION_GRID = torch.linspace(-3.0, 3.0, 61)
 def first_batch_probes(pl_module, inputs: torch.Tensor, mode_cutoff: int | None) -> dict:
     """``aliasing`` per activation module and its mean over the hidden layers (those feeding a
     spectral convolution, i.e. all but the projection), and ``learned_activation`` shapes."""
-    from opkit.spectral.probes import activation_aliasing
+    from opkit.spectral.aliasing import activation_aliasing
 
     result: dict = {}
     spatial = inputs.shape[2:]
@@ -249,49 +239,28 @@ def count_flops(module, inputs: torch.Tensor) -> int | None:
         return None
 
 
-def _model_cutoff(pl_module) -> int | None:
-    n_modes = getattr(getattr(pl_module, "model", None), "n_modes", None)
-    if isinstance(n_modes, int):
-        return n_modes
-    if isinstance(n_modes, (tuple, list)) and n_modes:
-        return int(min(n_modes))
-    return None
+def spectral_summary(sums: ShellSums, threshold: float, mode_cutoff: int | None) -> dict:
+    """The record's spectral fields from pooled shell sums.
 
-
-def spectral_summary(error: torch.Tensor, target: torch.Tensor, prediction: torch.Tensor,
-                     spatial_shape: tuple[int, ...], threshold: float, mode_cutoff: int | None,
-                     n_fields: int | None = None) -> dict:
-    """Band errors, resolved bandwidth, bias index and spectra from pooled shell energies ``(K,)``.
-
-    ``band_errors`` are relative (error over target energy in the band; NaN where the target
-    has no energy); with ``n_fields`` (samples x channels pooled) also ``band_mse``, the
-    absolute error energy per band per field, which sums over the bands to the test MSE.
+    Band errors (relative: error over target energy in the band; NaN where the target has no
+    energy) in the bands of ``mode_cutoff`` (default half the highest complete shell, at most
+    two shells below the last), resolved bandwidth, bias index, the spectra up to the highest
+    complete shell, and ``band_mse``: the error energy per band per field, which sums over the
+    bands to the test MSE.
     """
-    from opkit.spectral.metrics import (
-        EMPTY_SHELL_FRACTION, bandwidth_from_spectrum, complete_shells, cutoff_bands, log_log_slope,
-        relative_band_errors,
-    )
-
-    top = error.shape[-1] - 1
-    complete = complete_shells(spatial_shape)
-    cutoff = mode_cutoff if mode_cutoff is not None else max(1, complete // 2)
-    cutoff = min(cutoff, max(1, top - 1))
-    empty = target <= EMPTY_SHELL_FRACTION * target.max()
-    relative = torch.where(empty, torch.full_like(error, float("nan")), error / torch.where(empty, 1.0, target))
-    bands = relative_band_errors(error, target, cutoff_bands(cutoff, top))
-    low = bands.get("low", float("nan"))
+    cutoff = mode_cutoff if mode_cutoff is not None else default_mode_cutoff(sums.spatial_shape)
+    cutoff = min(cutoff, max(1, sums.top - 1))
+    bands = sums.cutoff_bands(cutoff)
+    complete = sums.complete
     summary = {
-        "band_errors": bands,
+        "band_errors": sums.relative_band_errors(bands),
         "mode_cutoff": cutoff,
-        "resolved_bandwidth": bandwidth_from_spectrum(relative, threshold, complete),
-        "spectral_bias": {"high_low_ratio": bands["high"] / low if low else float("nan"),
-                          "slope": log_log_slope(relative, complete)},
-        "error_spectrum": relative[: complete + 1].tolist(),
-        "energy_spectrum_true": target[: complete + 1].tolist(),
-        "energy_spectrum_pred": prediction[: complete + 1].tolist(),
+        "resolved_bandwidth": sums.resolved_bandwidth(threshold),
+        "spectral_bias": sums.bias_index(cutoff),
+        "error_spectrum": sums.relative()[: complete + 1].tolist(),
+        "energy_spectrum_true": sums.target[: complete + 1].tolist(),
+        "energy_spectrum_pred": sums.prediction[: complete + 1].tolist(),
     }
-    if n_fields:
-        shells = torch.arange(error.shape[-1])
-        summary["band_mse"] = {name: float(error[(shells >= start) & (shells < stop)].sum() / n_fields)
-                               for name, (start, stop) in cutoff_bands(cutoff, top).items()}
+    if sums.fields:
+        summary["band_mse"] = sums.band_mse(bands)
     return summary

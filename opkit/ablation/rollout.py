@@ -12,7 +12,8 @@ rollout test this callback rolls the model out again on each batch
   ``test/rollout_relative_l2_step<s>``), and the stored frame ``s`` predicts;
 * at an early (``1``), a middle (``ceil(n / 2)``) and the final (``n``) step: the shell
   spectra of the error, the true and the predicted frames pooled over the test
-  trajectories, summarised by :func:`opkit.ablation.callbacks.spectral_summary` (band errors
+  trajectories (:class:`opkit.spectral.shells.ShellSums`), summarised by
+  :func:`opkit.ablation.callbacks.spectral_summary` (band errors
   low / mid below the mode cutoff and high above it, resolved bandwidth, spectra up to the
   highest complete shell), and ``energy``: the whole spectra's sums per field, which by
   Parseval are the mean squares of the error, true and predicted frames.
@@ -31,6 +32,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from opkit.io import write_text_atomic
+from opkit.spectral.shells import ShellSums, module_mode_cutoff
 
 ROLLOUT_FILE = "rollout_test.json"
 
@@ -62,15 +64,13 @@ class RolloutProbe(Callback):
         self._n_steps: int | None = None
         self._relative_sums: torch.Tensor | None = None   # (n_steps,) sum over trajectories
         self._trajectories = 0
-        self._fields = 0
-        self._spectra: dict[str, list[torch.Tensor]] = {}   # name -> [error, true, predicted] pooled (K,)
+        self._spectra: dict[str, ShellSums] = {}   # name -> error, true and predicted energies pooled (K,)
 
     def on_test_start(self, trainer, pl_module) -> None:
         self._reset()
 
     @torch.no_grad()
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        from opkit.spectral.metrics import energy_spectrum
         from opkit.training.losses import relative_l2
 
         inputs, target = batch[0], batch[1]
@@ -92,22 +92,17 @@ class RolloutProbe(Callback):
         per_step = relative_l2(prediction.flatten(0, 1), target.flatten(0, 1), reduction="none")
         self._relative_sums += per_step.view(n_steps, batch_size).sum(1).double().cpu()
         self._trajectories += batch_size
-        self._fields += batch_size * out_channels
-        spatial_dims = prediction.ndim - 3
-        self._spatial_shape = tuple(prediction.shape[-spatial_dims:])
         for name, step in probe_steps(n_steps).items():
-            predicted, true = prediction[step - 1].double(), target[step - 1].double()
-            spectra = [energy_spectrum(field, spatial_dims) for field in (predicted - true, true, predicted)]
-            sums = [spectrum.reshape(-1, spectrum.shape[-1]).sum(0).cpu() for spectrum in spectra]
+            sums = ShellSums.of(prediction[step - 1].double(), target[step - 1].double()).to("cpu")
             previous = self._spectra.get(name)
-            self._spectra[name] = sums if previous is None else [a + b for a, b in zip(previous, sums)]
+            self._spectra[name] = sums if previous is None else previous + sums
 
     def on_test_end(self, trainer, pl_module) -> None:
         if self._n_steps is None or not self._trajectories:
             return
-        from opkit.ablation.callbacks import _model_cutoff, spectral_summary
+        from opkit.ablation.callbacks import spectral_summary
 
-        cutoff = self.mode_cutoff or _model_cutoff(pl_module)
+        cutoff = self.mode_cutoff or module_mode_cutoff(pl_module)
         first_frame = _first_target_frame(trainer, pl_module)
         steps = list(range(1, self._n_steps + 1))
         result = {
@@ -118,11 +113,10 @@ class RolloutProbe(Callback):
             "at": {},
         }
         for name, step in probe_steps(self._n_steps).items():
-            error, true, predicted = self._spectra[name]
-            summary = spectral_summary(error, true, predicted, self._spatial_shape, self.threshold, cutoff,
-                                       n_fields=self._fields)
-            energy = {key: float(spectrum.sum()) / self._fields
-                      for key, spectrum in (("error", error), ("true", true), ("pred", predicted))}
+            sums = self._spectra[name]
+            summary = spectral_summary(sums, self.threshold, cutoff)
+            energy = {key: float(spectrum.sum()) / sums.fields
+                      for key, spectrum in (("error", sums.error), ("true", sums.target), ("pred", sums.prediction))}
             result["at"][name] = {"step": step, "frame": result["frames"][step - 1] if result["frames"] else None,
                                   **summary, "energy": energy}
         text = json.dumps({"rollout": result}, indent=1) + "\n"

@@ -90,11 +90,10 @@ def model_mode_cutoff(operators: dict[str, object]) -> int | None:
     ``None`` when no model has Fourier layers (e.g. MgNO); ``ConfigError`` when the models keep
     different numbers of modes, since the low/mid/high bands need one cutoff.
     """
-    found = {}
-    for label, operator in operators.items():
-        modes = getattr(getattr(operator, "model", None), "n_modes", None)
-        if modes is not None:
-            found[label] = int(min(modes) if isinstance(modes, (tuple, list)) else modes)
+    from opkit.spectral.shells import module_mode_cutoff
+
+    found = {label: module_mode_cutoff(operator) for label, operator in operators.items()}
+    found = {label: modes for label, modes in found.items() if modes is not None}
     if len(set(found.values())) > 1:
         kept = ", ".join(f"{label} {modes}" for label, modes in found.items())
         raise ConfigError(f"--ckpt: the models keep different numbers of Fourier modes ({kept}); pass "
@@ -118,7 +117,8 @@ def _load_pairs(operator, path: str, task: str | None, resolution, n_samples: in
 
 
 def run_spectral(args: argparse.Namespace) -> int:
-    from opkit.spectral.report import default_mode_cutoff, format_table, spectral_report
+    from opkit.spectral.report import format_table, spectral_report
+    from opkit.spectral.shells import default_mode_cutoff
     from opkit.training.inference import load_operator
 
     paths = [Path(p) for p in args.ckpt]
@@ -181,7 +181,7 @@ def _write_probe_csv(path: Path, result) -> None:
 def run_probe(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from opkit.spectral import plots, probes
+    from opkit.spectral import aliasing, plots, probes
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,14 +219,14 @@ def run_probe(args: argparse.Namespace) -> int:
 
         band = max(1, args.n_modes // 2)
         inputs = probes.band_limited_functions(16, max(128, 4 * args.n_modes), band, torch.Generator().manual_seed(args.seed))
-        select = probes.fno_activation_selector(4)  # default_fno_factory builds 4 Fourier layers
+        select = aliasing.fno_activation_selector(4)  # default_fno_factory builds 4 Fourier layers
         print(f"energy share in modes the next spectral convolution drops (n_modes={args.n_modes}) after each "
               f"activation (inputs: |k| <= {band}, {max(args.repeats, 1)} initialisation(s))")
         for name in args.activations:
             shares = []
             for repeat in range(max(args.repeats, 1)):
                 torch.manual_seed(args.seed * 1000 + repeat)
-                fractions = probes.activation_aliasing(factory(name), inputs, args.n_modes, select=select)
+                fractions = aliasing.activation_aliasing(factory(name), inputs, args.n_modes, select=select)
                 shares.append(list(fractions.values()))
             mean = np.mean(np.array(shares), axis=0)
             print(f"{name:<10s}  " + "  ".join(f"{layer}={v:.3g}" for layer, v in zip(fractions, mean)))

@@ -2,7 +2,7 @@
 
 ``SpectralDynamics`` is a Lightning callback: every N epochs (or steps) it runs the model on
 a fixed validation subset, computes the relative error spectrum
-``e(k) = E_err(k) / E_target(k)`` (see :mod:`opkit.spectral.metrics`), appends it to
+``e(k) = E_err(k) / E_target(k)`` (see :class:`opkit.spectral.shells.ShellSums`), appends it to
 ``spectral_dynamics.csv`` in the run directory and logs the band errors as metrics.
 
 The CSV has one row per (evaluation, wavenumber shell)::
@@ -33,14 +33,7 @@ from lightning.pytorch import Callback
 
 from opkit.errors import ConfigError, DataError
 from opkit.io import atomic_path
-from opkit.spectral.metrics import (
-    bandwidth_from_spectrum,
-    complete_shells,
-    cutoff_bands,
-    energy_spectrum,
-    relative_band_errors,
-    shell_count,
-)
+from opkit.spectral.shells import ShellSums, default_mode_cutoff, module_mode_cutoff
 
 CSV_NAME = "spectral_dynamics.csv"
 CSV_COLUMNS = ("epoch", "step", "wavenumber", "error", "target_energy")
@@ -173,15 +166,6 @@ class SpectralDynamics(Callback):
         self.inputs = torch.cat(inputs)[: self.n_samples].detach().cpu()
         self.targets = torch.cat(targets)[: self.n_samples].detach().cpu()
 
-    def _resolve_cutoff(self, pl_module, spatial_shape) -> int:
-        if self.mode_cutoff is not None:
-            return self.mode_cutoff
-        for owner in (pl_module, getattr(pl_module, "model", None)):
-            modes = getattr(owner, "n_modes", None)
-            if modes is not None:
-                return int(min(modes) if isinstance(modes, (tuple, list)) else modes)
-        return max(1, complete_shells(spatial_shape) // 2)
-
     def on_fit_start(self, trainer, pl_module) -> None:
         self._collect_subset(trainer)
         log_dir = trainer.log_dir or trainer.default_root_dir
@@ -190,22 +174,21 @@ class SpectralDynamics(Callback):
         pl_module.dynamics_path = str(self.path.resolve())
         start_epoch = trainer.current_epoch
         self.rows = [row for row in _read_rows(self.path) if row[0] < start_epoch] if self.path.exists() else []
-        spatial_shape = tuple(self.targets.shape[2:])
-        self.mode_cutoff = self._resolve_cutoff(pl_module, spatial_shape)
+        if self.mode_cutoff is None:
+            self.mode_cutoff = module_mode_cutoff(pl_module) or default_mode_cutoff(tuple(self.targets.shape[2:]))
         self._spatial_dims = self.targets.ndim - 2
-        self._bands = cutoff_bands(self.mode_cutoff, shell_count(spatial_shape) - 1)
         if start_epoch == 0 and trainer.global_step == 0:
             self._evaluate(trainer, pl_module, log=False)
 
     # ----------------------------------------------------------------- evaluation
 
     @torch.no_grad()
-    def spectrum(self, pl_module) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pooled error and target energy per shell on the fixed subset: ``(K,)`` each."""
+    def spectrum(self, pl_module) -> ShellSums:
+        """Shell energies pooled over the fixed subset, in float64 on the CPU."""
         was_training = pl_module.training
         pl_module.eval()
         try:
-            error_sum, target_sum = 0.0, 0.0
+            sums = None
             for start in range(0, self.inputs.shape[0], self.batch_size):
                 x = self.inputs[start : start + self.batch_size].to(pl_module.device)
                 y = self.targets[start : start + self.batch_size].to(pl_module.device)
@@ -217,26 +200,24 @@ class SpectralDynamics(Callback):
                     raise ConfigError(
                         f"SpectralDynamics: model output {tuple(prediction.shape)} does not match target {tuple(y.shape)}"
                     )
-                error_sum = error_sum + energy_spectrum(prediction - y, self._spatial_dims).flatten(0, -2).sum(0)
-                target_sum = target_sum + energy_spectrum(y, self._spatial_dims).flatten(0, -2).sum(0)
+                batch = ShellSums.of(prediction, y, self._spatial_dims)
+                sums = batch if sums is None else sums + batch
         finally:
             pl_module.train(was_training)
-        return error_sum.double().cpu(), target_sum.double().cpu()
+        return sums.to("cpu", torch.float64)
 
     def _evaluate(self, trainer, pl_module, log: bool, epoch: int | None = None, on_step: bool = False) -> None:
-        error, energy = self.spectrum(pl_module)
-        empty = energy <= 1e-10 * energy.max()
-        relative = torch.where(empty, torch.full_like(error, float("nan")), error / torch.where(empty, 1.0, energy))
+        sums = self.spectrum(pl_module)
+        relative = sums.relative()
         epoch = trainer.current_epoch if epoch is None else epoch
         step = trainer.global_step
-        for k, (value, target_energy) in enumerate(zip(relative.tolist(), (energy / len(self.inputs)).tolist())):
+        for k, (value, target_energy) in enumerate(zip(relative.tolist(), (sums.target / len(self.inputs)).tolist())):
             self.rows.append((epoch, step, k, value, target_energy))
         if trainer.is_global_zero:
             _write_rows(self.path, self.rows)
         if log:
-            metrics = relative_band_errors(error, energy, self._bands)
-            top = complete_shells(self.targets.shape[2:])
-            metrics["resolved_bandwidth"] = float(bandwidth_from_spectrum(relative, self.threshold, top))
+            metrics = sums.relative_band_errors(sums.cutoff_bands(self.mode_cutoff))
+            metrics["resolved_bandwidth"] = float(sums.resolved_bandwidth(self.threshold))
             for name, value in metrics.items():
                 if not math.isnan(value):
                     pl_module.log(f"spectral/{name}", value, on_step=on_step, on_epoch=not on_step)

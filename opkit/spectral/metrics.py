@@ -31,13 +31,16 @@ Two published band-error definitions are reproduced so that numbers compare:
   ``[0, logspace(log10(2 pi / max n), log10(pi sqrt(d)), 4)[1:]]``, per-bin MSE
   ``sum |DFT(pred - target)|^2 / N^2`` (the bins sum to the MSE), NMSE the per-bin MSE
   over the per-bin energy of the target (+1e-7), both averaged over samples.
+
+The relative error power in shell bands (below and above a mode cutoff) and the other
+summaries of an error spectrum pooled over a whole test set are in :mod:`opkit.spectral.shells`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import torch
 
@@ -47,7 +50,6 @@ from opkit.errors import ConfigError
 # a relative error there is noise divided by noise.
 EMPTY_SHELL_FRACTION = 1e-10
 WELL_EPSILON = 1e-7
-NAMED_BANDS = ("pdebench", "well", "well_normalized", "cutoff")
 
 
 # --------------------------------------------------------------------------- input checks
@@ -73,7 +75,8 @@ def _check_field(u, name: str, spatial_dims: int | None) -> int:
     return spatial_dims
 
 
-def _check_pair(pred, target, spatial_dims: int | None) -> int:
+def check_pair(pred, target, spatial_dims: int | None) -> int:
+    """Check a prediction and a target of one shape; returns the number of spatial axes."""
     spatial_dims = _check_field(pred, "pred", spatial_dims)
     _check_field(target, "target", spatial_dims)
     if pred.shape != target.shape:
@@ -87,7 +90,7 @@ def _check_pair(pred, target, spatial_dims: int | None) -> int:
 
 
 @functools.lru_cache(maxsize=32)
-def _rfft_grid(spatial_shape: tuple[int, ...], device: str):
+def rfft_grid(spatial_shape: tuple[int, ...], device: str):
     """Integer wavenumbers, shells and Hermitian weights of the ``rfftn`` grid.
 
     Returns ``(wavevectors (d, M) long, magnitude (M,) float64, weights (M,) float)`` for the
@@ -109,8 +112,12 @@ def _rfft_grid(spatial_shape: tuple[int, ...], device: str):
     return wavevectors.to(device), magnitude.to(device), weights.to(device)
 
 
-def _half_power(u: torch.Tensor, spatial_dims: int) -> torch.Tensor:
-    """``|rfftn(u)|^2 / N^2`` flattened over the Fourier grid: ``(*leading, M)``."""
+def rfft_power(u: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """``|rfftn(u)|^2 / N^2`` flattened over the Fourier grid: ``(*leading, M)``.
+
+    The modes are those of :func:`rfft_grid`; multiplied by its weights, the sum over ``M`` is
+    ``mean(u^2)`` (Parseval).
+    """
     spatial_shape = u.shape[-spatial_dims:]
     n_points = math.prod(spatial_shape)
     u_hat = torch.fft.rfftn(u, dim=tuple(range(-spatial_dims, 0)))
@@ -156,9 +163,9 @@ def energy_spectrum(u: torch.Tensor, spatial_dims: int | None = None) -> torch.T
     """
     spatial_dims = _check_field(u, "u", spatial_dims)
     spatial_shape = tuple(u.shape[-spatial_dims:])
-    _, magnitude, weights = _rfft_grid(spatial_shape, str(u.device))
+    _, magnitude, weights = rfft_grid(spatial_shape, str(u.device))
     shells = magnitude.round().long()
-    power = _half_power(u, spatial_dims)
+    power = rfft_power(u, spatial_dims)
     power = power * weights.to(power.dtype)
     return _sum_in_bins(power, shells, shell_count(spatial_shape))
 
@@ -244,17 +251,19 @@ def error_spectrum(
 
     Shells where the target has (next to) no energy give ``nan`` in relative mode.
     """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
+    spatial_dims = check_pair(pred, target, spatial_dims)
     _check_reduce(reduce)
     extra = pred.ndim - 2 - spatial_dims
     error = _reduce_leading(energy_spectrum(pred - target, spatial_dims), reduce, extra)
     if not relative:
         return error
     reference = _reduce_leading(energy_spectrum(target, spatial_dims), reduce, extra)
-    return _safe_ratio(error, reference)
+    return ratio_per_shell(error, reference)
 
 
-def _safe_ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+def ratio_per_shell(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    """``numerator / denominator`` per shell (last axis), ``nan`` where the denominator is under
+    :data:`EMPTY_SHELL_FRACTION` of its largest shell."""
     scale = denominator.amax(-1, keepdim=True)
     empty = denominator <= EMPTY_SHELL_FRACTION * scale
     ratio = numerator / torch.where(empty, torch.ones_like(denominator), denominator)
@@ -272,15 +281,15 @@ def spectral_ratio(
     Below 1 at high k marks a low-pass operator, above 1 spurious high-frequency content.
     Shapes and ``reduce`` as in :func:`error_spectrum`; empty target shells give ``nan``.
     """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
+    spatial_dims = check_pair(pred, target, spatial_dims)
     _check_reduce(reduce)
     extra = pred.ndim - 2 - spatial_dims
     predicted = _reduce_leading(energy_spectrum(pred, spatial_dims), reduce, extra)
     true = _reduce_leading(energy_spectrum(target, spatial_dims), reduce, extra)
-    return _safe_ratio(predicted, true)
+    return ratio_per_shell(predicted, true)
 
 
-# --------------------------------------------------------------------------- band errors
+# --------------------------------------------------------------------------- published band errors
 
 
 def pdebench_fourier_rmse(
@@ -297,12 +306,12 @@ def pdebench_fourier_rmse(
     across axis 0 (samples), the band values are then averaged over channels and extra
     axes. PDEBench evaluates per loader batch and averages; on one batch they agree.
     """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
+    spatial_dims = check_pair(pred, target, spatial_dims)
     spatial_shape = tuple(pred.shape[-spatial_dims:])
     n_points = math.prod(spatial_shape)
     volume = domain_length**spatial_dims
-    wavevectors, magnitude, _ = _rfft_grid(spatial_shape, str(pred.device))
-    power = _half_power(pred - target, spatial_dims) * n_points**2  # raw |DFT|^2
+    wavevectors, magnitude, _ = rfft_grid(spatial_shape, str(pred.device))
+    power = rfft_power(pred - target, spatial_dims) * n_points**2  # raw |DFT|^2
     if spatial_dims == 1:
         n_shells = spatial_shape[0] // 2 + 1
         shell_sums = power
@@ -334,7 +343,7 @@ def well_binned_spectral_error(
         ``(mse_per_bin, nmse_per_bin)``, each ``(n_bins,)``; ``mse_per_bin.sum()`` is the MSE
         when the edges cover every mode (the default ones do).
     """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
+    spatial_dims = check_pair(pred, target, spatial_dims)
     spatial_shape = tuple(pred.shape[-spatial_dims:])
     if bin_edges is None:
         top = math.pi * math.sqrt(spatial_dims) + 1e-6
@@ -344,7 +353,7 @@ def well_binned_spectral_error(
         edges = torch.as_tensor(bin_edges, dtype=torch.float64)
         if edges.ndim != 1 or len(edges) < 2 or not bool((edges[1:] > edges[:-1]).all()):
             raise ConfigError(f"bin_edges: expected at least two increasing edges, got {list(bin_edges)}")
-    wavevectors, _, weights = _rfft_grid(spatial_shape, str(pred.device))
+    wavevectors, _, weights = rfft_grid(spatial_shape, str(pred.device))
     sizes = torch.tensor(spatial_shape, dtype=torch.float64, device=wavevectors.device)
     omega = (2 * math.pi * wavevectors.double() / sizes[:, None]).pow(2).sum(0).sqrt()
     edges = edges.to(omega.device)
@@ -353,7 +362,7 @@ def well_binned_spectral_error(
     n_bins = len(edges) - 1
 
     def binned(u):
-        power = _half_power(u, spatial_dims)
+        power = rfft_power(u, spatial_dims)
         power = power * weights.to(power.dtype)
         return _sum_in_bins(power[..., inside], index[inside], n_bins)
 
@@ -363,148 +372,7 @@ def well_binned_spectral_error(
     return mse.reshape(-1, n_bins).mean(0), nmse.reshape(-1, n_bins).mean(0)
 
 
-def cutoff_bands(mode_cutoff: int, top: int) -> dict[str, tuple[float, float]]:
-    """Bands relative to a mode cutoff m: low ``|k| <= m/2``, mid ``m/2 < |k| <= m``, high ``|k| > m``.
-
-    Returned as half-open shell ranges ``[start, stop)`` up to shell ``top`` inclusive.
-    """
-    if not isinstance(mode_cutoff, int) or mode_cutoff < 1:
-        raise ConfigError(f"mode_cutoff: expected a positive integer number of modes, got {mode_cutoff!r}")
-    half = math.floor(mode_cutoff / 2)
-    return {"low": (0, half + 1), "mid": (half + 1, mode_cutoff + 1), "high": (mode_cutoff + 1, top + 1)}
-
-
-def _parse_bands(bands, top: int) -> dict[str, tuple[float, float]]:
-    if isinstance(bands, Mapping):
-        parsed = {str(name): tuple(edges) for name, edges in bands.items()}
-    elif isinstance(bands, Sequence) and not isinstance(bands, str):
-        edges = list(bands)
-        if len(edges) < 2:
-            raise ConfigError(f"bands: expected at least two shell edges, got {edges}")
-        parsed = {f"[{a:g},{b:g})": (a, b) for a, b in zip(edges[:-1], edges[1:])}
-    else:
-        raise ConfigError(f"bands: expected one of {', '.join(NAMED_BANDS)}, a list of edges or a dict, got {bands!r}")
-    for name, edges in parsed.items():
-        if len(edges) != 2 or not edges[0] < edges[1]:
-            raise ConfigError(f"bands: band {name!r}: expected (start, stop) with start < stop, got {edges}")
-    return parsed
-
-
-def band_errors(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    bands="cutoff",
-    mode_cutoff: int | None = None,
-    spatial_dims: int | None = None,
-) -> dict[str, float]:
-    """Errors in wavenumber bands.
-
-    ``bands`` selects the definition:
-
-    * ``"pdebench"``: PDEBench fRMSE, keys low / mid / high (see :func:`pdebench_fourier_rmse`).
-    * ``"well"`` / ``"well_normalized"``: The Well's binned spectral MSE / NMSE, keys low / mid / high.
-    * ``"cutoff"``: bands relative to ``mode_cutoff`` m (low ``|k| <= m/2``, mid up to m, high
-      above; default m = half the highest complete shell).
-    * a list of shell edges ``[0, 4, 12, 64]`` or a dict ``{"name": (start, stop)}``: half-open
-      shell ranges.
-
-    For ``"cutoff"`` and user bands the value is the relative error power in the band,
-    ``sum_band E_err / sum_band E_target`` (pooled over samples and channels).
-    """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
-    if isinstance(bands, str):
-        if bands == "pdebench":
-            return pdebench_fourier_rmse(pred, target, spatial_dims=spatial_dims)
-        if bands in ("well", "well_normalized"):
-            mse, nmse = well_binned_spectral_error(pred, target, spatial_dims=spatial_dims)
-            values = mse if bands == "well" else nmse
-            return dict(zip(("low", "mid", "high"), values.tolist()))
-        if bands != "cutoff":
-            raise ConfigError(f"bands: expected one of {', '.join(NAMED_BANDS)}, a list of edges or a dict, got {bands!r}")
-    spatial_shape = tuple(pred.shape[-spatial_dims:])
-    top = shell_count(spatial_shape) - 1
-    if isinstance(bands, str):
-        cutoff = mode_cutoff if mode_cutoff is not None else max(1, complete_shells(spatial_shape) // 2)
-        parsed = cutoff_bands(cutoff, top)
-    else:
-        parsed = _parse_bands(bands, top)
-    error = energy_spectrum(pred - target, spatial_dims).reshape(-1, top + 1).sum(0)
-    reference = energy_spectrum(target, spatial_dims).reshape(-1, top + 1).sum(0)
-    return relative_band_errors(error, reference, parsed)
-
-
-def relative_band_errors(
-    error: torch.Tensor, reference: torch.Tensor, bands: Mapping[str, tuple[float, float]]
-) -> dict[str, float]:
-    """``sum_band error / sum_band reference`` for shell spectra ``(K,)`` and half-open bands.
-
-    A band where the reference has (next to) no energy gives ``nan``.
-    """
-    shells = torch.arange(error.shape[-1], device=error.device)
-    smallest = EMPTY_SHELL_FRACTION * reference.max()
-    result = {}
-    for name, (start, stop) in bands.items():
-        inside = (shells >= start) & (shells < stop)
-        denominator = reference[inside].sum()
-        result[name] = (error[inside].sum() / denominator).item() if denominator > smallest else float("nan")
-    return result
-
-
-# --------------------------------------------------------------------------- summaries
-
-
-def resolved_bandwidth(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    threshold: float = 0.1,
-    spatial_dims: int | None = None,
-) -> int:
-    """Highest wavenumber k up to which the relative spectral error stays under ``threshold``.
-
-    Scans shells ``1 .. min(n_i)//2`` of :func:`error_spectrum` (pooled), skipping shells
-    where the target has no energy; returns the last shell before the first one at or above
-    the threshold (``-1`` when already the first non-empty shell fails). Shell 0, the spatial
-    mean, is not a frequency: on zero-mean data (Burgers, vorticity) its target energy is a
-    rounding-size remainder, whose relative error would make every model "never resolved".
-    """
-    if not threshold > 0:
-        raise ConfigError(f"threshold: expected a positive relative error, got {threshold!r}")
-    spatial_dims = _check_pair(pred, target, spatial_dims)
-    relative = error_spectrum(pred, target, spatial_dims=spatial_dims)
-    return bandwidth_from_spectrum(relative, threshold, complete_shells(pred.shape[-spatial_dims:]))
-
-
-def bandwidth_from_spectrum(relative: torch.Tensor, threshold: float, top: int) -> int:
-    """The resolved bandwidth of a pooled relative error spectrum ``(K,)``, shells 1 .. ``top``
-    (see :func:`resolved_bandwidth`)."""
-    resolved = -1
-    for k, value in enumerate(relative[: top + 1].tolist()):
-        if k == 0 or math.isnan(value):
-            continue
-        if value >= threshold:
-            break
-        resolved = k
-    return resolved
-
-
-def spectral_bias_index(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    mode_cutoff: int | None = None,
-    spatial_dims: int | None = None,
-) -> dict[str, float]:
-    """Two numbers that summarise spectral bias.
-
-    * ``high_low_ratio``: high-band over low-band relative error (cutoff bands, see
-      :func:`band_errors`); much above 1 means the high frequencies are learned worse.
-    * ``slope``: least-squares slope of ``log e(k)`` against ``log k`` over the non-empty
-      shells ``1 .. min(n_i)//2``; positive means the error grows with frequency.
-    """
-    spatial_dims = _check_pair(pred, target, spatial_dims)
-    bands = band_errors(pred, target, "cutoff", mode_cutoff=mode_cutoff, spatial_dims=spatial_dims)
-    relative = error_spectrum(pred, target, spatial_dims=spatial_dims)
-    top = complete_shells(pred.shape[-spatial_dims:])
-    return {"high_low_ratio": bands["high"] / bands["low"], "slope": log_log_slope(relative, top)}
+# --------------------------------------------------------------------------- spectral slope
 
 
 def log_log_slope(relative: torch.Tensor, top: int) -> float:

@@ -13,9 +13,8 @@
 * :func:`initial_spectra`: the energy spectrum of untrained operators' outputs on
   band-limited inputs, averaged over initialisations ("Neural Redshift", Teney et al. 2024):
   how much high-frequency content each activation creates before training.
-* :func:`activation_aliasing`: for an FNO, the fraction of each activation layer's output
-  energy in Fourier modes above the mode cutoff, which the next spectral convolution
-  discards (forward hooks on the activation modules).
+
+What an activation puts above an FNO's mode cutoff is measured in :mod:`opkit.spectral.aliasing`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from opkit.errors import ConfigError
-from opkit.spectral.metrics import _half_power, _rfft_grid, energy_spectrum
+from opkit.spectral.metrics import energy_spectrum
 
 ModelFactory = Callable[[str], nn.Module]  # activation name -> operator (B, 1, n) -> (B, 1, n)
 
@@ -110,6 +109,47 @@ class ProbeResult:
     quantity: str = "learned fraction"
 
 
+@dataclass
+class _Trial:
+    """One model of a probe: its training loss (one step's batch), the row it records at the
+    current parameters, and its final loss."""
+
+    model: nn.Module
+    train_loss: Callable[[], torch.Tensor]
+    measure: Callable[[], np.ndarray]
+    final_loss: Callable[[], float]
+
+
+def _train_and_record(result: ProbeResult, activations: Sequence[str], trial: Callable[[str, int], _Trial],
+                      iterations: int, record_every: int, repeats: int, learning_rate: float, description: str,
+                      progress: bool) -> None:
+    """Train one model per activation and repeat with Adam; fill ``result.values`` with the
+    measured rows at iterations ``0, record_every, ...`` and ``result.final_loss``, averaged over repeats."""
+    bar = tqdm(total=len(activations) * repeats * iterations, desc=description, disable=not progress)
+    for name in activations:
+        history = np.zeros((len(result.iterations), len(result.frequencies)))
+        final_loss = 0.0
+        for repeat in range(repeats):
+            current = trial(name, repeat)
+            optimiser = torch.optim.Adam(current.model.parameters(), lr=learning_rate)
+            for step in range(iterations + 1):
+                if step % record_every == 0:
+                    with torch.no_grad():
+                        history[step // record_every] += current.measure()
+                if step == iterations:
+                    break
+                loss = current.train_loss()
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                bar.update(1)
+            with torch.no_grad():
+                final_loss += current.final_loss()
+        result.values[name] = history / repeats
+        result.final_loss[name] = final_loss / repeats
+    bar.close()
+
+
 def learned_fraction(output: torch.Tensor, frequencies: Sequence[int], amplitudes: torch.Tensor) -> torch.Tensor:
     """``2 |FFT(f)(k_i)| / (N A_i)`` for samples ``output (N,)`` of f on ``z = j / N``: ``(K,)``."""
     spectrum = torch.fft.rfft(output)
@@ -153,36 +193,20 @@ def frequency_probe(
             raise ConfigError(f"amplitudes: expected 'equal', 'rising' or {len(frequencies)} positive numbers, got {amplitudes!r}")
     z = (torch.arange(n_points, dtype=torch.float32) / n_points)[:, None]
     k = torch.tensor(frequencies, dtype=torch.float32)
-    recorded = list(range(0, iterations + 1, record_every))
-    result = ProbeResult(np.array(recorded), np.array(frequencies))
-    bar = tqdm(total=len(activations) * repeats * iterations, desc="frequency probe", disable=not progress)
-    for name in activations:
-        history = np.zeros((len(recorded), len(frequencies)))
-        final_loss = 0.0
-        for repeat in range(repeats):
-            generator = torch.Generator().manual_seed(seed * 1000 + repeat)
-            phases = 2 * math.pi * torch.rand(len(frequencies), generator=generator)
-            target = (amplitude * torch.sin(2 * math.pi * k * z + phases)).sum(1, keepdim=True)
-            torch.manual_seed(seed * 1000 + repeat)
-            model = ProbeMLP(name, width, depth)
-            optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-            row = 0
-            for step in range(iterations + 1):
-                output = model(z)
-                if step == recorded[row]:
-                    history[row] += learned_fraction(output.detach()[:, 0], frequencies, amplitude).numpy()
-                    row += 1
-                if step == iterations:
-                    break
-                loss = nn.functional.mse_loss(output, target)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                bar.update(1)
-            final_loss += nn.functional.mse_loss(model(z), target).item()
-        result.values[name] = history / repeats
-        result.final_loss[name] = final_loss / repeats
-    bar.close()
+
+    def trial(name: str, repeat: int) -> _Trial:
+        generator = torch.Generator().manual_seed(seed * 1000 + repeat)
+        phases = 2 * math.pi * torch.rand(len(frequencies), generator=generator)
+        target = (amplitude * torch.sin(2 * math.pi * k * z + phases)).sum(1, keepdim=True)
+        torch.manual_seed(seed * 1000 + repeat)
+        model = ProbeMLP(name, width, depth)
+        return _Trial(model, train_loss=lambda: nn.functional.mse_loss(model(z), target),
+                      measure=lambda: learned_fraction(model(z)[:, 0], frequencies, amplitude).numpy(),
+                      final_loss=lambda: nn.functional.mse_loss(model(z), target).item())
+
+    result = ProbeResult(np.arange(0, iterations + 1, record_every), np.array(frequencies))
+    _train_and_record(result, activations, trial, iterations, record_every, repeats, learning_rate,
+                      "frequency probe", progress)
     return result
 
 
@@ -262,37 +286,26 @@ def operator_probe(
     train_targets, test_targets = operator(train_inputs), operator(test_inputs)
     test_energy = energy_spectrum(test_targets).sum((0, 1))
     wavenumbers = np.arange(2 * input_modes + 1)
-    recorded = list(range(0, iterations + 1, record_every))
-    result = ProbeResult(np.array(recorded), wavenumbers, quantity="relative error power e(k)")
-    bar = tqdm(total=len(activations) * repeats * iterations, desc="operator probe", disable=not progress)
-    for name in activations:
-        history = np.zeros((len(recorded), len(wavenumbers)))
-        final_loss = 0.0
-        for repeat in range(repeats):
-            torch.manual_seed(seed * 1000 + repeat)
-            model = model_factory(name)
-            optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-            order = torch.Generator().manual_seed(seed * 1000 + repeat)
-            row = 0
-            for step in range(iterations + 1):
-                if step == recorded[row]:
-                    with torch.no_grad():
-                        error = energy_spectrum(model(test_inputs) - test_targets).sum((0, 1))
-                    history[row] += (error / test_energy)[: len(wavenumbers)].numpy()
-                    row += 1
-                if step == iterations:
-                    break
-                batch = torch.randint(0, n_train, (batch_size,), generator=order)
-                loss = nn.functional.mse_loss(model(train_inputs[batch]), train_targets[batch])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                bar.update(1)
-            with torch.no_grad():
-                final_loss += nn.functional.mse_loss(model(test_inputs), test_targets).item()
-        result.values[name] = history / repeats
-        result.final_loss[name] = final_loss / repeats
-    bar.close()
+
+    def trial(name: str, repeat: int) -> _Trial:
+        torch.manual_seed(seed * 1000 + repeat)
+        model = model_factory(name)
+        order = torch.Generator().manual_seed(seed * 1000 + repeat)
+
+        def train_loss():
+            batch = torch.randint(0, n_train, (batch_size,), generator=order)
+            return nn.functional.mse_loss(model(train_inputs[batch]), train_targets[batch])
+
+        def measure():
+            error = energy_spectrum(model(test_inputs) - test_targets).sum((0, 1))
+            return (error / test_energy)[: len(wavenumbers)].numpy()
+
+        return _Trial(model, train_loss, measure,
+                      final_loss=lambda: nn.functional.mse_loss(model(test_inputs), test_targets).item())
+
+    result = ProbeResult(np.arange(0, iterations + 1, record_every), wavenumbers, quantity="relative error power e(k)")
+    _train_and_record(result, activations, trial, iterations, record_every, repeats, learning_rate,
+                      "operator probe", progress)
     return result
 
 
@@ -334,89 +347,3 @@ def initial_spectra(
 def high_frequency_fraction(spectrum: np.ndarray, cutoff: int) -> float:
     """Share of a (normalised) spectrum's energy in shells above ``cutoff``."""
     return float(spectrum[cutoff + 1 :].sum() / spectrum.sum())
-
-
-# --------------------------------------------------------------------------- aliasing
-
-
-def _activation_types() -> tuple[type, ...]:
-    from opkit.activations import get_activation, list_activations
-
-    types = {type(get_activation(info.name)) for info in list_activations()}
-    return tuple(types - {nn.Identity})
-
-
-def discarded_energy_fraction(u: torch.Tensor, mode_cutoff, spatial_dims: int | None = None) -> float:
-    """Share of the energy of ``u (B, C, *spatial)`` in the modes a spectral convolution drops.
-
-    ``SpectralConv`` with ``n_modes = m`` (one int, or one per axis) keeps ``k = 0 .. m-1`` on
-    the last axis and ``k = -m .. m-1`` on every other axis; every other mode counts here.
-    """
-    spatial_dims = u.ndim - 2 if spatial_dims is None else spatial_dims
-    cutoffs = [mode_cutoff] * spatial_dims if isinstance(mode_cutoff, int) else list(mode_cutoff)
-    if len(cutoffs) != spatial_dims or any(not isinstance(m, int) or m < 1 for m in cutoffs):
-        raise ConfigError(f"mode_cutoff: expected a positive integer or {spatial_dims} of them, got {mode_cutoff!r}")
-    wavevectors, _, weights = _rfft_grid(tuple(u.shape[-spatial_dims:]), str(u.device))
-    power = _half_power(u.detach().double(), spatial_dims) * weights.double()
-    kept = wavevectors[-1] < cutoffs[-1]
-    for axis, m in enumerate(cutoffs[:-1]):
-        kept &= (wavevectors[axis] >= -m) & (wavevectors[axis] < m)
-    total = power.sum()
-    return float(power[..., ~kept].sum() / total) if total > 0 else 0.0
-
-
-def fno_activation_selector(n_layers: int) -> Callable[[str, nn.Module], bool]:
-    """Select the activations of an opkit FNO that feed a spectral convolution.
-
-    ``layers.<i>.activation`` for ``i < n_layers - 1`` (the last Fourier layer has none, and
-    ``projection.activation`` is followed by pointwise layers only), whatever their type.
-    """
-    names = {f"layers.{i}.activation" for i in range(n_layers - 1)}
-    return lambda name, module: name in names
-
-
-@torch.no_grad()
-def activation_aliasing(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    mode_cutoff: int,
-    select: Callable[[str, nn.Module], bool] | None = None,
-) -> dict[str, float]:
-    """Per activation module of ``model``: the energy share its output puts above the mode cutoff.
-
-    Args:
-        model: an operator, e.g. an FNO keeping ``mode_cutoff`` modes per axis.
-        inputs: ``(B, C_in, *spatial)``.
-        select: ``(module name, module) -> bool`` choosing the modules to hook; by default
-            every module whose type is an activation from the registry.
-
-    Returns ``{module name: fraction}`` in forward order, from forward hooks on the modules.
-    In an opkit FNO the activations ``layers.<i>.activation`` feed the next spectral
-    convolution; ``projection.activation`` does not (its share is reported all the same).
-    """
-    discarded_energy_fraction(inputs, mode_cutoff)  # checks mode_cutoff against the input's dimensions
-    if select is None:
-        types = _activation_types()
-
-        def select(name, module):
-            return isinstance(module, types)
-
-    fractions: dict[str, float] = {}
-    handles = []
-    for name, module in model.named_modules():
-        if name and select(name, module):
-            def hook(module, args, output, name=name):
-                if isinstance(output, torch.Tensor) and output.ndim == inputs.ndim:
-                    fractions[name] = discarded_energy_fraction(output, mode_cutoff)
-            handles.append(module.register_forward_hook(hook))
-    if not handles:
-        raise ConfigError(f"activation_aliasing: no activation modules found in {type(model).__name__}")
-    was_training = model.training
-    model.eval()
-    try:
-        model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return fractions

@@ -18,16 +18,8 @@ from opkit.errors import ConfigError
 from opkit.io import atomic_path
 from opkit.spectral import plots
 from opkit.spectral.dynamics import band_learning_epochs, read_dynamics, time_to_learn
-from opkit.spectral.metrics import (
-    band_errors,
-    bandwidth_from_spectrum,
-    complete_shells,
-    cutoff_bands,
-    error_spectrum,
-    log_log_slope,
-    shell_count,
-    spectral_ratio,
-)
+from opkit.spectral.metrics import complete_shells, pdebench_fourier_rmse, shell_count, well_binned_spectral_error
+from opkit.spectral.shells import ShellSums, cutoff_bands, default_mode_cutoff
 
 SUMMARY_COLUMNS = (
     "model", "relative_l2", "low", "mid", "high", "resolved_bandwidth", "high_low_ratio", "slope",
@@ -35,31 +27,29 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summarise(prediction: torch.Tensor, target: torch.Tensor, mode_cutoff: int, threshold: float = 0.1) -> dict:
-    """One row of numbers for one model: ``(B, C, *spatial)`` prediction and target in physical units."""
-    spatial_shape = tuple(target.shape[2:])
-    relative = error_spectrum(prediction, target)
-    bands = band_errors(prediction, target, "cutoff", mode_cutoff=mode_cutoff)
-    pdebench = band_errors(prediction, target, "pdebench")
-    well = band_errors(prediction, target, "well_normalized")
+def summarise(prediction: torch.Tensor, target: torch.Tensor, mode_cutoff: int, threshold: float = 0.1,
+              sums: ShellSums | None = None) -> dict:
+    """One row of numbers for one model: ``(B, C, *spatial)`` prediction and target in physical units.
+
+    ``low``, ``mid``, ``high``: relative error power in the bands of ``mode_cutoff``;
+    ``pdebench_*``: PDEBench's fRMSE; ``well_nmse_*``: The Well's binned NMSE. ``sums``: the
+    pair's :class:`ShellSums` when the caller has them already.
+    """
+    sums = sums if sums is not None else ShellSums.of(prediction, target)
+    bands = sums.relative_band_errors(sums.cutoff_bands(mode_cutoff))
+    pdebench = pdebench_fourier_rmse(prediction, target)
+    _, well_nmse = well_binned_spectral_error(prediction, target)
     difference = (prediction - target).flatten(1).norm(dim=1)
     relative_l2 = (difference / target.flatten(1).norm(dim=1).clamp_min(1e-30)).mean().item()
-    top = complete_shells(spatial_shape)
     row = {
         "relative_l2": relative_l2,
         **bands,
-        "resolved_bandwidth": bandwidth_from_spectrum(relative, threshold, top),
-        "high_low_ratio": bands["high"] / bands["low"] if bands["low"] else float("nan"),
-        "slope": log_log_slope(relative, top),
+        "resolved_bandwidth": sums.resolved_bandwidth(threshold),
+        **sums.bias_index(mode_cutoff),
         **{f"pdebench_{name}": value for name, value in pdebench.items()},
-        **{f"well_nmse_{name}": value for name, value in well.items()},
+        **{f"well_nmse_{name}": value for name, value in zip(("low", "mid", "high"), well_nmse.tolist())},
     }
     return row
-
-
-def default_mode_cutoff(spatial_shape: tuple[int, ...]) -> int:
-    """The band cutoff for models without Fourier modes: half the highest complete shell."""
-    return max(1, complete_shells(spatial_shape) // 2)
 
 
 def _format(value) -> str:
@@ -106,7 +96,10 @@ def spectral_report(
     Writes ``spectral_summary.csv`` (one row per model, columns :data:`SUMMARY_COLUMNS`),
     ``error_spectrum.png`` and ``spectral_ratio.png`` (all models overlaid),
     ``prediction_<label>.png`` (sample ``sample``, channel 0), and with ``dynamics``
-    ``dynamics_heatmap.png`` and ``time_to_learn.csv``. Returns the summary rows.
+    ``dynamics_heatmap.png``, ``time_to_learn.csv`` and in the summary the columns
+    ``epoch_<band>_under_<threshold>``: the first epoch at which each band's relative error
+    fell under ``threshold`` (nan: never; empty for a model without dynamics). Returns the
+    summary rows.
     """
     if not predictions:
         raise ConfigError("predictions: expected at least one model")
@@ -121,12 +114,22 @@ def spectral_report(
     rows = []
     relative, ratio = {}, {}
     for label, prediction in predictions.items():
-        rows.append({"model": label, **summarise(prediction, target, mode_cutoff, threshold)})
-        relative[label] = error_spectrum(prediction, target)
-        ratio[label] = spectral_ratio(prediction, target)
+        sums = ShellSums.of(prediction, target)
+        rows.append({"model": label, **summarise(prediction, target, mode_cutoff, threshold, sums=sums)})
+        relative[label] = sums.relative()
+        ratio[label] = sums.spectral_ratio()
+    columns = list(SUMMARY_COLUMNS)
+    if dynamics:
+        tables = {label: read_dynamics(path) for label, path in dynamics.items()}
+        bands = cutoff_bands(mode_cutoff, shell_count(spatial_shape) - 1)
+        columns += [f"epoch_{name}_under_{threshold:g}" for name in bands]
+        for row in rows:
+            if row["model"] in tables:
+                learned = band_learning_epochs(tables[row["model"]], bands, threshold)
+                row.update({f"epoch_{name}_under_{threshold:g}": value for name, value in learned.items()})
     with atomic_path(out_dir / "spectral_summary.csv") as tmp:
         with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
     plots.plot_error_spectrum(relative, out_dir / "error_spectrum.png", mode_cutoff=mode_cutoff, max_wavenumber=top)
@@ -137,12 +140,10 @@ def spectral_report(
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
             plots.plot_prediction(target[index, 0], prediction[index, 0], out_dir / f"prediction_{safe}.png", title=label)
     if dynamics:
-        tables = {label: read_dynamics(path) for label, path in dynamics.items()}
         plots.plot_dynamics_heatmap(
             {label: (t.epochs, t.wavenumbers[: top + 1], t.errors[:, : top + 1]) for label, t in tables.items()},
             out_dir / "dynamics_heatmap.png",
         )
-        bands = cutoff_bands(mode_cutoff, shell_count(spatial_shape) - 1)
         with atomic_path(out_dir / "time_to_learn.csv") as tmp:
             with open(tmp, "w", newline="") as handle:
                 writer = csv.writer(handle)
@@ -150,8 +151,4 @@ def spectral_report(
                 for label, table in tables.items():
                     for k, epoch in zip(table.wavenumbers, time_to_learn(table)):
                         writer.writerow([label, int(k), epoch])
-        for row in rows:
-            if row["model"] in tables:
-                learned = band_learning_epochs(tables[row["model"]], bands, threshold)
-                row.update({f"epoch_{name}_under_{threshold:g}": value for name, value in learned.items()})
     return rows

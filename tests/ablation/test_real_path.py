@@ -19,7 +19,7 @@ from opkit.activations.partial import PartialActivation, partial_activation_name
 from opkit.ablation.runner import run_sweep
 from opkit.ablation.spec import parse_sweep
 from opkit.ablation.store import ResultStore
-from opkit.spectral.metrics import band_errors, energy_spectrum, resolved_bandwidth, spectral_bias_index
+from opkit.spectral.shells import ShellSums, relative_band_errors, resolved_bandwidth, spectral_bias_index
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_data import tiny_base_config, write_dirichlet_file, write_tiny_file  # noqa: E402
@@ -98,12 +98,10 @@ def test_probe_summary_matches_spectral_metrics():
     k = torch.arange(1, 20, dtype=torch.float64)
     target = (torch.randn(10, 2, 19, 1, dtype=torch.float64) / k[:, None] * torch.sin(2 * torch.pi * k[:, None] * x)).sum(2)
     prediction = target + 0.05 * torch.randn_like(target) * torch.linspace(0.1, 1, 63, dtype=torch.float64)
-    sums = [torch.zeros(1)] * 3
-    for batch in (slice(0, 4), slice(4, 10)):  # pooled over two test batches, as the callback does
-        parts = [energy_spectrum(u[batch]) for u in (prediction - target, target, prediction)]
-        sums = [s + p.reshape(-1, p.shape[-1]).sum(0) for s, p in zip(sums, parts)]
-    summary = spectral_summary(*sums, (63,), threshold=0.01, mode_cutoff=8, n_fields=20)
-    expected = band_errors(prediction, target, "cutoff", mode_cutoff=8)
+    # pooled over two test batches, as the callback does
+    sums = ShellSums.of(prediction[:4], target[:4]) + ShellSums.of(prediction[4:], target[4:])
+    summary = spectral_summary(sums, threshold=0.01, mode_cutoff=8)
+    expected = relative_band_errors(prediction, target, "cutoff", mode_cutoff=8)
     # absolute band errors sum to the MSE (Parseval)
     assert sum(summary["band_mse"].values()) == pytest.approx(float(((prediction - target) ** 2).mean()))
     assert summary["band_errors"] == pytest.approx(expected)

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from opkit.ablation.rollout import ROLLOUT_FILE, probe_steps
-from opkit.spectral.metrics import EMPTY_SHELL_FRACTION, band_errors, complete_shells, energy_spectrum
+from opkit.spectral.metrics import EMPTY_SHELL_FRACTION, complete_shells, energy_spectrum
+from opkit.spectral.shells import relative_band_errors
 from opkit.training.inference import load_operator
 from opkit.training.run import run_experiment
 
@@ -100,6 +101,6 @@ def test_spectra_at_three_steps(trained):
         assert at["error_spectrum"] == pytest.approx(relative.tolist(), rel=1e-3, nan_ok=True)
         beyond = float(pooled["true"][top + 1:].sum())  # the grid's corner shells, not in the recorded list
         assert sum(at["energy_spectrum_true"]) + beyond == pytest.approx(at["energy"]["true"] * n_fields, rel=1e-6)
-        expected = band_errors(predicted, true, "cutoff", mode_cutoff=N_MODES)
+        expected = relative_band_errors(predicted, true, "cutoff", mode_cutoff=N_MODES)
         assert at["band_errors"] == pytest.approx(expected, rel=1e-3, nan_ok=True)
         assert set(at["band_errors"]) == {"low", "mid", "high"}

@@ -19,7 +19,8 @@ from opkit.spectral.dynamics import (
     read_dynamics,
     time_to_learn,
 )
-from opkit.spectral.metrics import band_errors, error_spectrum
+from opkit.spectral.metrics import error_spectrum
+from opkit.spectral.shells import relative_band_errors
 
 N = 32
 
@@ -98,9 +99,9 @@ def test_callback_writes_spectra_and_logs_band_errors(tmp_path):
         prediction = module(x)
     expected = error_spectrum(2.0 * prediction, 2.0 * y).numpy()
     np.testing.assert_allclose(table.errors[-1], expected, rtol=1e-4, equal_nan=True)
-    # training reduces the error, and the logged bands are band_errors with the same cutoff
+    # training reduces the error, and the logged bands are relative_band_errors with the same cutoff
     assert np.nansum(table.errors[-1]) < np.nansum(table.errors[0])
-    bands = band_errors(prediction, y, "cutoff", mode_cutoff=6)
+    bands = relative_band_errors(prediction, y, "cutoff", mode_cutoff=6)
     for name in ("low", "mid", "high"):
         assert trainer.callback_metrics[f"spectral/{name}"].item() == pytest.approx(bands[name], rel=1e-4)
     history = band_history(table, {"low": (0, 4), "high": (7, 17)})

@@ -8,13 +8,12 @@ import torch
 
 from opkit.errors import ConfigError
 from opkit.spectral.metrics import (
-    band_errors,
     energy_spectrum,
     error_spectrum,
     pdebench_fourier_rmse,
-    resolved_bandwidth,
+    rfft_grid,
+    rfft_power,
     sine_energy_spectrum,
-    spectral_bias_index,
     spectral_ratio,
     well_binned_spectral_error,
 )
@@ -105,25 +104,6 @@ def test_relative_error_and_spectral_ratio_per_shell():
     torch.testing.assert_close(relative[9:17], torch.full((8,), 0.25, dtype=torch.float64))
     torch.testing.assert_close(ratio[9:17], torch.full((8,), 0.25, dtype=torch.float64))
     assert torch.isnan(relative[0]) and torch.isnan(relative[20])  # no target energy there
-    assert resolved_bandwidth(pred, target, threshold=0.1) == 8
-    assert resolved_bandwidth(pred, target, threshold=0.3) == 16  # empty shells above 16 are skipped
-
-
-def test_cutoff_band_errors_hand_computed():
-    n = 64
-    target = wave_1d(n, {1: 1.0, 3: 2.0, 10: 1.0}).reshape(1, 1, n)
-    pred = wave_1d(n, {1: 1.0, 3: 1.0, 10: 0.5}).reshape(1, 1, n)
-    bands = band_errors(pred, target, "cutoff", mode_cutoff=8)
-    # low |k|<=4: error power (1^2)/2 at k=3 over target 1/2 + 4/2 -> 0.5/2.5
-    assert bands["low"] == pytest.approx(0.2, rel=1e-12)
-    assert math.isnan(bands["mid"])  # 4 < |k| <= 8 carries no target energy
-    assert bands["high"] == pytest.approx(0.25, rel=1e-12)
-    custom = band_errors(pred, target, [0, 2, 5, 33])
-    assert list(custom) == ["[0,2)", "[2,5)", "[5,33)"]
-    assert custom["[0,2)"] == pytest.approx(0.0, abs=1e-20)
-    assert custom["[2,5)"] == pytest.approx(0.25, rel=1e-12)
-    named = band_errors(pred, target, {"all": (0, 33)})
-    assert named["all"] == pytest.approx((0.5 + 0.125) / (0.5 + 2 + 0.5), rel=1e-12)
 
 
 def test_pdebench_fourier_rmse_hand_computed_1d():
@@ -134,7 +114,6 @@ def test_pdebench_fourier_rmse_hand_computed_1d():
     assert bands["low"] == pytest.approx(0.8 / 2 / 4, rel=1e-12)
     assert bands["mid"] == pytest.approx(0.0, abs=1e-12)
     assert bands["high"] == pytest.approx(0.0, abs=1e-12)
-    assert band_errors(error, torch.zeros_like(error), "pdebench") == bands
 
 
 def reference_pdebench_2d(pred, target, low=4, high=12):
@@ -173,19 +152,6 @@ def test_well_bins_and_normalisation():
     torch.testing.assert_close(mse, torch.tensor([0.0, 0.5, 0.0], dtype=torch.float64), atol=1e-12, rtol=0)
     assert nmse[1].item() == pytest.approx(0.5 / (0.5 + 1e-7), rel=1e-9)
     assert nmse[2].item() == pytest.approx(0.0, abs=1e-12)
-    well = band_errors(pred, target, "well_normalized")
-    assert well["mid"] == pytest.approx(nmse[1].item())
-
-
-def test_spectral_bias_index_slope_of_power_law():
-    n = 64
-    target = wave_1d(n, {k: 1.0 for k in range(1, 33)}).reshape(1, 1, n)
-    error = wave_1d(n, {k: 0.01 * k for k in range(1, 32)}, phase=0.4).reshape(1, 1, n)
-    index = spectral_bias_index(target + error, target, mode_cutoff=8)
-    assert index["slope"] == pytest.approx(2.0, rel=1e-6)  # e(k) = 1e-4 k^2
-    low = sum(1e-4 * k**2 for k in range(1, 5)) / 4
-    high = sum(1e-4 * k**2 for k in range(9, 32)) / 23  # sin at the Nyquist shell 32 vanishes on the grid
-    assert index["high_low_ratio"] == pytest.approx(high / low, rel=1e-9)
 
 
 def test_bad_inputs_raise_one_clear_error():
@@ -196,12 +162,6 @@ def test_bad_inputs_raise_one_clear_error():
         energy_spectrum(torch.zeros(8), spatial_dims=1)
     with pytest.raises(ConfigError, match="spatial_dims=4"):
         energy_spectrum(torch.zeros(1, 1, 2, 2, 2, 2))
-    with pytest.raises(ConfigError, match="bands: expected one of pdebench"):
-        band_errors(u, u, "fourier")
-    with pytest.raises(ConfigError, match="mode_cutoff"):
-        band_errors(u, u, "cutoff", mode_cutoff=0)
-    with pytest.raises(ConfigError, match="threshold"):
-        resolved_bandwidth(u, u, threshold=0)
     with pytest.raises(ConfigError, match="reduce"):
         error_spectrum(u, u, reduce="sum")
 
@@ -240,13 +200,10 @@ def test_sine_spectrum_matches_scipy_dst_and_parseval():
     np.testing.assert_allclose(spectrum.sum(-1), (u**2).mean((-2, -1)), rtol=1e-12)
 
 
-def test_resolved_bandwidth_ignores_the_mean_of_zero_mean_data():
-    """A zero-mean target with a float-rounding mean and a prediction off by a tiny constant:
-    shells 1..8 are exact, so the bandwidth is 8, not -1 from the meaningless shell 0."""
-    x = torch.arange(64, dtype=torch.float64) / 64
-    target = sum(torch.sin(2 * torch.pi * k * x) / k for k in range(1, 9)).reshape(1, 1, 64) + 1e-4
-    prediction = target + 1e-3  # a mean offset 10x the target's mean: relative error 100 at shell 0
-    assert resolved_bandwidth(prediction, target, threshold=0.1) == 8
-    # shell 1 wrong: nothing resolved
-    wrong = prediction + 0.5 * torch.sin(2 * torch.pi * x)
-    assert resolved_bandwidth(wrong, target, threshold=0.1) == -1
+@pytest.mark.parametrize("shape", [(12,), (8, 7), (4, 5, 6)])
+def test_rfft_power_with_grid_weights_sums_to_the_mean_square(shape):
+    u = torch.randn(2, 3, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    wavevectors, magnitude, weights = rfft_grid(shape, "cpu")
+    power = rfft_power(u, len(shape))
+    assert wavevectors.shape == (len(shape), power.shape[-1]) and magnitude.shape == weights.shape == power.shape[-1:]
+    torch.testing.assert_close((power * weights).sum(-1), u.square().flatten(2).mean(-1))

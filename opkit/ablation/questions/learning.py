@@ -46,8 +46,8 @@ def dynamics_table(dynamics: dict, where: str):
 
 
 def shell_bands(wavenumbers: np.ndarray, mode_cutoff) -> dict[str, np.ndarray]:
-    """Boolean masks over shells for the cutoff bands of :func:`opkit.spectral.metrics.cutoff_bands`."""
-    from opkit.spectral.metrics import cutoff_bands
+    """Boolean masks over shells for the cutoff bands of :func:`opkit.spectral.shells.cutoff_bands`."""
+    from opkit.spectral.shells import cutoff_bands
 
     if not isinstance(mode_cutoff, (int, float)) or not math.isfinite(mode_cutoff) or mode_cutoff < 1:
         return {"all": np.ones(len(wavenumbers), dtype=bool)}
