@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from opkit.ablation.spec import expand, load_sweep, lr_sweep_runs, parse_sweep
+from opkit.ablation.spec import expand, lr_sweep_runs
+from opkit.ablation.sweep_file import load_sweep, parse_sweep
 from opkit.errors import ConfigError
 
 SWEEP = {
