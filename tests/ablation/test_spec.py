@@ -131,3 +131,19 @@ def test_fingerprints_of_a_small_sweep_are_pinned():
     sweep = parse_sweep(PINNED_SWEEP)
     runs = lr_sweep_runs(sweep) + expand(sweep)
     assert {run.run_id: run.fingerprint() for run in runs} == PINNED_FINGERPRINTS
+
+
+def test_load_entry_imports_a_module_function_or_a_file_once(tmp_path):
+    from opkit.ablation.spec import load_entry
+    from opkit.training.run import run_experiment
+
+    assert load_entry("opkit.training.run:run_experiment") is run_experiment
+    (tmp_path / "train_fn.py").write_text("CALLS = []\ndef run(config, overrides, run_dir, seed):\n    return {}\n")
+    first = load_entry(f"{tmp_path / 'train_fn.py'}:run")
+    assert first is load_entry(f"{tmp_path / 'train_fn.py'}:run")  # one module per file and process
+    for entry, message in [("no_colon", "expected 'module.path:function'"),
+                           ("opkit.no_such_module:run", "cannot import module 'opkit.no_such_module'"),
+                           ("opkit.training.run:no_such_function", "has no function 'no_such_function'"),
+                           (f"{tmp_path / 'missing.py'}:run", "missing.py' not found")]:
+        with pytest.raises(ConfigError, match=message):
+            load_entry(entry)
