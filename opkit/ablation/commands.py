@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 def _ablate(args) -> int:
     from opkit.ablation.report import write_report
     from opkit.ablation.runner import run_sweep, slurm_executor
-    from opkit.ablation.spec import load_sweep
+    from opkit.ablation.sweep_file import load_sweep
     from opkit.errors import ConfigError
 
     sweep = load_sweep(args.config)

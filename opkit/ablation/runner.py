@@ -20,8 +20,6 @@ next ``opkit ablate`` trains it again from scratch.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import math
 import os
 import platform
@@ -32,157 +30,15 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
-from pathlib import Path
 
-from opkit.ablation.spec import RunSpec, Sweep, cell_key, check_runs, expand, lr_sweep_runs
-from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore
+from opkit.ablation.spec import (RunSpec, Sweep, cell_key, check_runs, expand, load_entry, lr_sweep_runs,
+                                 run_overrides)
+from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore, collect_run_files
 from opkit.errors import ConfigError, OpkitError
 from opkit.io import write_text_atomic
 from opkit.workers import describe_dead_workers, die_with_parent, ignore_interrupts, stop_workers, worker_processes
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-# Where the named axes go in the training config (dotted keys, as run_experiment's overrides).
-ACTIVATION_KEY = "model.activation"
-OPERATOR_KEY = "model.model"
-LEARNING_RATE_KEY = "model.lr"
-CALLBACKS_KEY = "trainer.callbacks"
-PROBE_CLASS = "opkit.ablation.callbacks.AblationProbe"
-DYNAMICS_CLASS = "opkit.spectral.dynamics.SpectralDynamics"
-ROLLOUT_CLASS = "opkit.ablation.rollout.RolloutProbe"
-
-
-class Diverged(Exception):
-    """Raised by a per-run function (or detected here) when the loss became non-finite."""
-
-    def __init__(self, epoch: int | None = None, message: str = "non-finite loss"):
-        self.epoch = epoch
-        super().__init__(f"{message} at epoch {epoch}" if epoch is not None else message)
-
-
-def load_entry(entry: str):
-    """The callable named by ``'package.module:function'`` or ``'path/to/file.py:function'``."""
-    target, _, attribute = entry.rpartition(":")
-    if not target or not attribute:
-        raise ConfigError(f"entry: expected 'module:function' or 'file.py:function', got {entry!r}")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.exists():
-            raise ConfigError(f"entry: file {target!r} not found")
-        name = f"_opkit_entry_{abs(hash(str(path.resolve())))}"
-        module = sys.modules.get(name)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError as error:
-            raise ConfigError(f"entry: cannot import module {target!r} ({error})") from None
-    function = getattr(module, attribute, None)
-    if not callable(function):
-        raise ConfigError(f"entry: {target!r} has no function {attribute!r}")
-    return function
-
-
-def run_overrides(spec: RunSpec) -> dict:
-    """The overrides passed to the training function: shared + per-axis + named axes + lr + probes.
-
-    A fraction below 1 on the ``activation_fraction`` axis passes the partial activation's
-    registry name (``partial_0.5_gelu``). ``spec.probes`` adds the AblationProbe and
-    SpectralDynamics callbacks to those of the base config.
-    """
-    overrides = dict(spec.overrides)
-    activation = spec.activation
-    if activation is not None:
-        fraction = spec.activation_fraction
-        if fraction < 1.0:
-            from opkit.activations import partial_activation_name  # torch: not before a worker sets its threads
-
-            activation = partial_activation_name(activation, fraction)
-        overrides[ACTIVATION_KEY] = activation
-    if spec.values.get("operator") is not None:
-        overrides[OPERATOR_KEY] = spec.values["operator"]
-    if spec.learning_rate is not None:
-        overrides[LEARNING_RATE_KEY] = spec.learning_rate
-    overrides.setdefault("trainer.enable_progress_bar", False)  # the sweep has its own progress bar
-    overrides.setdefault("trainer.enable_model_summary", False)
-    if spec.probes:
-        callbacks = list(overrides.get(CALLBACKS_KEY) or _base_callbacks(spec.base_config))
-        callbacks.append({"class_path": PROBE_CLASS, "init_args": {"init_hints": bool(spec.probes.get("init_hints", True))}})
-        dynamics = spec.probes.get("dynamics")
-        if dynamics:
-            callbacks.append({"class_path": DYNAMICS_CLASS, "init_args": dict(dynamics)})
-        if _data_task(spec) == "step":  # tested by rollout as well: error per rollout step
-            callbacks.append({"class_path": ROLLOUT_CLASS})
-        overrides[CALLBACKS_KEY] = callbacks
-    return overrides
-
-
-def _base_callbacks(base_config) -> list:
-    """``trainer.callbacks`` of the base config (kept: the probes are added, not substituted)."""
-    if not base_config:
-        return []
-    import yaml
-
-    data = yaml.safe_load(Path(base_config).read_text()) or {}
-    callbacks = (data.get("trainer") or {}).get("callbacks") or []
-    return list(callbacks) if isinstance(callbacks, list) else [callbacks]
-
-
-def _data_task(spec: RunSpec):
-    """``data.task`` of a run: its overrides', else its base config's."""
-    if "data.task" in spec.overrides:
-        return spec.overrides["data.task"]
-    if not spec.base_config:
-        return None
-    import yaml
-
-    data = yaml.safe_load(Path(spec.base_config).read_text()) or {}
-    return (data.get("data") or {}).get("task")
-
-
-def collect_run_files(run_dir: Path, result: dict) -> dict:
-    """Metrics that live in files of the run: best validation scores from the CSV log, the
-    AblationProbe's spectral summary, the RolloutProbe's ``rollout`` entry, and the spectral
-    dynamics (its CSV's location and its table)."""
-    extra: dict = {}
-    log_dir = result.get("log_dir")
-    csv_path = Path(log_dir) / "metrics.csv" if log_dir else None
-    if csv_path is not None and csv_path.exists():
-        extra.update(best_validation(csv_path))
-    spectral = run_dir / "spectral_test.json"
-    if spectral.exists():
-        import json
-
-        extra.update(json.loads(spectral.read_text()))
-    rollout = run_dir / "rollout_test.json"
-    if rollout.exists():
-        import json
-
-        extra.update(json.loads(rollout.read_text()))
-    dynamics = sorted(run_dir.rglob("spectral_dynamics.csv"))
-    if dynamics:
-        from opkit.spectral.dynamics import read_dynamics, table_to_record
-
-        extra["dynamics_csv"] = str(dynamics[0].relative_to(run_dir.parent.parent))
-        extra["dynamics"] = table_to_record(read_dynamics(dynamics[0]))  # the record alone can be shipped
-    return extra
-
-
-def best_validation(csv_path: Path) -> dict:
-    """``val/...`` metrics at the epoch with the lowest ``val/relative_l2`` (the checkpointed one)."""
-    import csv
-
-    with open(csv_path, newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("val/relative_l2") not in (None, "")]
-    if not rows:
-        return {}
-    best = min(rows, key=lambda row: float(row["val/relative_l2"]) if math.isfinite(float(row["val/relative_l2"]))
-               else math.inf)
-    return {key: float(value) for key, value in best.items() if key.startswith("val/") and value not in ("", None)}
 
 
 def _now() -> str:
@@ -232,8 +88,6 @@ def execute_run(spec_data: dict, results_dir: str, entry=None) -> dict:
         if status == FINISHED:
             result = {**result, **collect_run_files(run_dir, result)}
         record.update(status=status, diverged_epoch=epoch, error=None, metrics=result)
-    except Diverged as error:
-        record.update(status=DIVERGED, diverged_epoch=error.epoch, error=str(error), metrics={})
     except (Exception, SystemExit) as error:  # a failed run is a record, not a crash of the sweep
         # SystemExit: a command-line parser (the training CLI's) that gave up on its arguments.
         # But Lightning turns Ctrl-C into sys.exit(1): an interrupted run is no record at all.
@@ -392,17 +246,7 @@ def slurm_executor(folder, parameters: dict | None = None, cluster: str | None =
         executor.update_parameters(**(parameters or {}))
     except (AssertionError, NameError, TypeError, ValueError) as error:  # submitit adds lines of valid names
         raise ConfigError(f"slurm settings: {str(error).splitlines()[0]}") from None
-    return _SubmititPool(executor)
-
-
-class _SubmititPool:
-    """Adapts a submitit executor to ``submit(fn, *args) -> future with .result()``."""
-
-    def __init__(self, executor):
-        self.executor = executor
-
-    def submit(self, function, *args):
-        return self.executor.submit(function, *args)
+    return executor
 
 
 def select_learning_rates(sweep: Sweep, store: ResultStore) -> dict[str, float]:

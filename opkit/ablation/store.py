@@ -15,6 +15,9 @@ A record is written only when its run has ended, with one of three statuses:
 loss, with the epoch). A sweep killed at any moment therefore loses no finished run:
 on the next start, runs with a ``finished`` or ``diverged`` record of the same
 fingerprint are skipped, ``failed`` ones are retried only with ``--retry-failed``.
+
+A finished run's record also holds what the run left in files (:func:`collect_run_files`):
+the best validation scores of its CSV log, the probes' JSON summaries and its spectral dynamics.
 """
 
 from __future__ import annotations
@@ -169,3 +172,38 @@ def metric_value(record: dict, key: str) -> float:
         value = value[part]
     value = _number(value)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def collect_run_files(run_dir: Path, result: dict) -> dict:
+    """Metrics that live in files of the run: best validation scores from the CSV log, the
+    AblationProbe's spectral summary, the RolloutProbe's ``rollout`` entry, and the spectral
+    dynamics (its CSV's location and its table)."""
+    extra: dict = {}
+    log_dir = result.get("log_dir")
+    csv_path = Path(log_dir) / "metrics.csv" if log_dir else None
+    if csv_path is not None and csv_path.exists():
+        extra.update(best_validation(csv_path))
+    spectral = run_dir / "spectral_test.json"
+    if spectral.exists():
+        extra.update(json.loads(spectral.read_text()))
+    rollout = run_dir / "rollout_test.json"
+    if rollout.exists():
+        extra.update(json.loads(rollout.read_text()))
+    dynamics = sorted(run_dir.rglob("spectral_dynamics.csv"))
+    if dynamics:
+        from opkit.spectral.dynamics import read_dynamics, table_to_record
+
+        extra["dynamics_csv"] = str(dynamics[0].relative_to(run_dir.parent.parent))
+        extra["dynamics"] = table_to_record(read_dynamics(dynamics[0]))  # the record alone can be shipped
+    return extra
+
+
+def best_validation(csv_path: Path) -> dict:
+    """``val/...`` metrics at the epoch with the lowest ``val/relative_l2`` (the checkpointed one)."""
+    with open(csv_path, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("val/relative_l2") not in (None, "")]
+    if not rows:
+        return {}
+    best = min(rows, key=lambda row: float(row["val/relative_l2"]) if math.isfinite(float(row["val/relative_l2"]))
+               else math.inf)
+    return {key: float(value) for key, value in best.items() if key.startswith("val/") and value not in ("", None)}

@@ -12,6 +12,8 @@ import os
 import time
 from pathlib import Path
 
+from typing import Any
+
 import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
@@ -19,6 +21,7 @@ from torch.utils.data import DataLoader
 from opkit.data.dataset import PDEDataset
 from opkit.data.formats import open_dataset_file
 from opkit.data.normalize import ChannelNormalizer, RunningMoments
+from opkit.data.provenance import file_identity
 from opkit.errors import ConfigError, DataError
 
 # How often other ranks look for the file that rank 0 generates.
@@ -259,6 +262,47 @@ class PDEDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
 
+    def rollout_dataloader(self) -> DataLoader | None:
+        """The test trajectories whole, for autoregressive rollout; None unless the task is one step ahead.
+
+        Each item is ``(first history frames, every later frame)`` (``PDEDataset`` task ``rollout``).
+        """
+        self._build()
+        test = self.datasets["test"]
+        if test.task != "step":
+            return None
+        rollout = PDEDataset(test.path, task="rollout", indices=self.splits["test"] if self.test_path is None else None,
+                             history=test.history, resolution=self.test_resolution or self.resolution)
+        return DataLoader(rollout, batch_size=self.batch_size)
+
+    # ------------------------------------------------------------------ facts for the checkpoint
+
+    def description(self) -> dict[str, Any]:
+        """Plain facts about the training data, stored in checkpoints for inference-time checks.
+
+        The training set's task, history, resolution, time index (counted from the end: -1 is
+        the last frame in any file) and coordinates; the file's path, pde, preset and fields;
+        the identity of the training (``source``) and test (``test_source``) files and the
+        train/val/test sample indices (``split``: ``opkit evaluate`` scores the test ones).
+        """
+        self._build()
+        train = self.datasets["train"]
+        description: dict[str, Any] = {"n_spatial_dims": len(train.spatial_dims)}
+        sources = [("task", train, "task"), ("history", train, "history"), ("resolution", train, "spatial_shape"),
+                   ("time_index", train, "time_index"), ("coordinates", train, "coordinates"),
+                   ("path", self, "path"), ("pde", self, "pde"), ("preset", self, "preset"),
+                   ("input_fields", self, "input_fields"), ("target_field", self, "target_field")]
+        for key, owner, attribute in sources:
+            description[key] = _plain(getattr(owner, attribute))
+        if isinstance(train.time_index, int):
+            description["time_index"] -= train.n_times
+        description["split"] = {name: [int(i) for i in self.splits.get(name, [])] for name in ("train", "val", "test")}
+        for key, file in (("source", self.path), ("test_source", self.test_path)):
+            if file is not None:
+                with open_dataset_file(file) as datafile:
+                    description[key] = file_identity(datafile)
+        return description
+
     # ------------------------------------------------------------------ checkpoint state
 
     def state_dict(self) -> dict:
@@ -275,3 +319,12 @@ class PDEDataModule(L.LightningDataModule):
         if "input_normalizer" in state:
             self._input_normalizer = ChannelNormalizer(**state["input_normalizer"])
             self._target_normalizer = ChannelNormalizer(**state["target_normalizer"])
+
+
+def _plain(value):
+    """``value`` as plain checkpoint data: sequences as lists of str or int, paths and the like as str."""
+    if isinstance(value, (tuple, list)):
+        return [v if isinstance(v, str) else int(v) for v in value]
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return str(value)
+    return value

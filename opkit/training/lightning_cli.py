@@ -38,8 +38,9 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from opkit.errors import ConfigError
 from opkit.training import module as module_file
+from opkit.training.arguments import check_arguments
 from opkit.training.callbacks import DivergenceMonitor, EpochTimer
-from opkit.training.module import OperatorModule, check_arguments
+from opkit.training.module import OperatorModule
 from opkit.training.resumable import make_resumable
 
 DEFAULT_ROOT = "runs"

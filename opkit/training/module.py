@@ -42,10 +42,9 @@ from torch import nn
 
 from opkit.data.normalize import ChannelNormalizer
 from opkit.errors import ConfigError
+from opkit.training.arguments import check_arguments, compile_model, model_arguments
 from opkit.training.losses import get_loss, mse, relative_h1, relative_l2
 
-OPTIMIZERS = ("adam", "adamw")
-SCHEDULERS = ("step", "cosine", "onecycle", "none")
 CHECKPOINT_KEY = "opkit"  # marks a checkpoint as written by OperatorModule
 CHECKPOINT_FORMAT = 1
 
@@ -57,21 +56,6 @@ def build_operator(name: str, **kwargs) -> nn.Module:
     return build_model(name, **kwargs)
 
 
-def _accepted_arguments(name) -> set[str] | None:
-    """Keyword arguments the registry's model ``name`` takes; None when unknown or it takes ``**kwargs``."""
-    import inspect
-
-    from opkit.models.registry import model_signature
-
-    try:
-        parameters = model_signature(name).parameters
-    except ConfigError:  # not a registry name (a stand-in model): pass every argument on
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return None
-    return set(parameters)
-
-
 def check_operator(name: str, **kwargs) -> None:
     """Refuse an unknown model name or an argument the model does not take, without building it."""
     from opkit.models.registry import check_model_arguments
@@ -79,112 +63,16 @@ def check_operator(name: str, **kwargs) -> None:
     check_model_arguments(name, partial=True, **kwargs)
 
 
-def _positive_integers(value) -> bool:
-    values = value if isinstance(value, (list, tuple)) else [value]
-    return bool(values) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
-
-
-def check_arguments(model: str = "fno", activation: str | None = "gelu", width=None, n_modes=None, n_layers=None,
-                    model_kwargs: dict | None = None, loss: str = "relative_l2", loss_kwargs: dict | None = None,
-                    optimizer: str = "adam", lr: float = 1e-3, weight_decay: float = 1e-4,
-                    scheduler: str | None = "step", scheduler_step_size: int = 100, scheduler_gamma: float = 0.5,
-                    pushforward_steps: int = 0, **unused) -> None:
-    """Check the ``OperatorModule`` arguments that need no data (names, ranges): one ``ConfigError``.
-
-    ``train.py`` calls it (and ``check_operator``) before the data is read or generated, so a
-    typo in a config fails in a second, not after building the dataset.
-    """
-    if str(optimizer).lower() not in OPTIMIZERS:
-        raise ConfigError(f"OperatorModule: unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-    if str(scheduler).lower() not in SCHEDULERS + ("null",):
-        raise ConfigError(f"OperatorModule: unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}")
-    if activation is not None:
-        from opkit.activations import activation_info
-
-        activation_info(activation)
-    get_loss(loss, **(loss_kwargs or {}))
-    numbers = {"lr": (lr, "a positive number", lambda v: v > 0),
-               "weight_decay": (weight_decay, "a number >= 0", lambda v: v >= 0),
-               "scheduler_gamma": (scheduler_gamma, "a positive number", lambda v: v > 0)}
-    for name, (value, expected, valid) in numbers.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not valid(value):
-            raise ConfigError(f"OperatorModule: {name}={value!r}; expected {expected}")
-    for name, value in (("width", width), ("n_layers", n_layers), ("n_modes", n_modes)):
-        if value is not None and not _positive_integers(value):
-            raise ConfigError(f"OperatorModule: {name}={value!r}; expected a positive integer"
-                              + (" or a list of them" if name == "n_modes" else ""))
-    if not _positive_integers(scheduler_step_size):
-        raise ConfigError(f"OperatorModule: scheduler_step_size={scheduler_step_size!r}; expected a positive integer")
-    if not isinstance(pushforward_steps, int) or pushforward_steps < 0:
-        raise ConfigError(f"OperatorModule: pushforward_steps={pushforward_steps}; expected >= 0")
-    if model_kwargs is not None and not isinstance(model_kwargs, dict):
-        raise ConfigError(f"OperatorModule: model_kwargs={model_kwargs!r}; expected a mapping of model arguments")
-
-
 def describe_datamodule(datamodule) -> dict[str, Any]:
-    """Plain facts about the training data, stored in the checkpoint for inference-time checks."""
-    description: dict[str, Any] = {}
+    """Plain facts about the training data for the checkpoint: ``PDEDataModule.description()``, or,
+    for another datamodule, the number of spatial axes when it says."""
+    description = getattr(datamodule, "description", None)
+    if callable(description):
+        return description()
     spatial = getattr(datamodule, "spatial_dims", None)
-    if isinstance(spatial, int):
-        description["n_spatial_dims"] = spatial
-    elif spatial is not None:
-        description["n_spatial_dims"] = len(spatial)
-    train = getattr(datamodule, "datasets", {}).get("train") if isinstance(getattr(datamodule, "datasets", None),
-                                                                          dict) else None
-    sources = [("task", train, "task"), ("history", train, "history"), ("resolution", train, "spatial_shape"),
-               ("time_index", train, "time_index"), ("coordinates", train, "coordinates"),
-               ("path", datamodule, "path"), ("pde", datamodule, "pde"), ("preset", datamodule, "preset"),
-               ("input_fields", datamodule, "input_fields"), ("target_field", datamodule, "target_field")]
-    for key, owner, attribute in sources:
-        value = getattr(owner, attribute, None) if owner is not None else None
-        if isinstance(value, (tuple, list)):
-            value = [v if isinstance(v, str) else int(v) for v in value]
-        elif value is not None and not isinstance(value, (str, int, float, bool)):
-            value = str(value)
-        description[key] = value
-    if isinstance(description.get("time_index"), int) and isinstance(getattr(train, "n_times", None), int):
-        description["time_index"] -= train.n_times  # counted from the end: -1 is the last frame in any file
-    description.update(_describe_split(datamodule))
-    return description
-
-
-def _describe_split(datamodule) -> dict[str, Any]:
-    """The training file's identity and its train/val/test sample indices (``opkit evaluate`` scores the test ones)."""
-    from opkit.data.formats import open_dataset_file
-    from opkit.data.provenance import file_identity
-
-    splits = getattr(datamodule, "splits", None)
-    path = getattr(datamodule, "path", None)
-    if not isinstance(splits, dict) or path is None:
+    if spatial is None:
         return {}
-    recorded: dict[str, Any] = {"split": {name: [int(i) for i in splits.get(name, [])]
-                                          for name in ("train", "val", "test")}}
-    for key, file in (("source", path), ("test_source", getattr(datamodule, "test_path", None))):
-        if file is not None:
-            with open_dataset_file(file) as datafile:
-                recorded[key] = file_identity(datafile)
-    return recorded
-
-
-COMPILE_OPTIONS = ("fullgraph", "dynamic", "backend", "mode", "options", "disable")
-
-
-def compile_model(model: nn.Module, compile: bool | dict[str, Any]) -> None:
-    """``model.compile(**options)`` for ``compile: true`` or ``compile: {mode: ..., ...}``; one-line errors."""
-    if compile is True:
-        compile = {}
-    if not isinstance(compile, dict):
-        raise ConfigError(f"OperatorModule: compile={compile!r}; expected true, false or a mapping of "
-                          f"torch.compile options ({', '.join(COMPILE_OPTIONS)})")
-    unknown = sorted(set(compile) - set(COMPILE_OPTIONS))
-    if unknown:
-        raise ConfigError(f"OperatorModule: compile has unknown option(s) {', '.join(map(str, unknown))}; "
-                          f"valid: {', '.join(COMPILE_OPTIONS)}")
-    try:
-        model.compile(**compile)
-    except (RuntimeError, TypeError, ValueError) as error:  # e.g. an unknown mode or backend name
-        raise ConfigError(f"OperatorModule: compile={compile!r}: {str(error).splitlines()[0]}") from None
+    return {"n_spatial_dims": spatial if isinstance(spatial, int) else len(spatial)}
 
 
 class OperatorModule(LightningModule):
@@ -243,23 +131,8 @@ class OperatorModule(LightningModule):
             raise ConfigError(f"OperatorModule: in_channels={in_channels}, out_channels={out_channels}; "
                               "expected positive channel counts")
         self.save_hyperparameters()
-        arguments: dict[str, Any] = dict(model_kwargs or {})
-        for key, value in (("activation", activation), ("width", width), ("n_modes", n_modes),
-                           ("n_layers", n_layers)):
-            if value is not None:
-                arguments[key] = value
-        arguments["bias"] = bias
-        if coordinates is not None:
-            arguments["coordinates"] = coordinates
-        if spatial_dims is not None:
-            arguments["spatial_dims"] = spatial_dims
-        # Arguments a model may lack without harm (asked of the registry's signature): it infers
-        # spatial_dims, and has no coordinate channels to switch off.
-        accepted = _accepted_arguments(model)
-        for key in ("spatial_dims", "coordinates"):
-            if (accepted is not None and key in arguments and key not in accepted
-                    and (key != "coordinates" or arguments[key] is False)):
-                del arguments[key]
+        arguments = model_arguments(model, model_kwargs, activation=activation, width=width, n_modes=n_modes,
+                                    n_layers=n_layers, bias=bias, coordinates=coordinates, spatial_dims=spatial_dims)
         self.model = build_operator(model, in_channels=in_channels, out_channels=out_channels, **arguments)
         if compile is not False:
             compile_model(self.model, compile)

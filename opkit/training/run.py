@@ -11,11 +11,12 @@ the ablation sweep runner and by ``python train.py`` without arguments:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
 import time
-import unittest.mock
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +86,21 @@ def train_main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         if not arguments:
             run_default()
         else:
-            # LightningCLI reads sys.argv (passing args= as well makes it warn): give it ours.
-            with unittest.mock.patch.object(sys, "argv", [sys.argv[0], *prepare_arguments(arguments)]):
-                OperatorCLI()
+            with _arguments_are_ours():
+                OperatorCLI(args=prepare_arguments(arguments))
     except OpkitError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+@contextlib.contextmanager
+def _arguments_are_ours():
+    """Silence LightningCLI's warning about ``args`` given while ``sys.argv`` holds arguments: those
+    are the caller's (``opkit train``, ``opkit ablate``, pytest), never meant for the training CLI."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        yield
 
 
 def check_experiment(config: str | Path | dict, overrides: dict | None = None,
@@ -105,8 +114,7 @@ def check_experiment(config: str | Path | dict, overrides: dict | None = None,
 
     settings = apply_overrides(_load_config(config), overrides)
     settings.pop("ckpt_path", None)
-    with unittest.mock.patch.object(sys, "argv", sys.argv[:1]):
-        _parse_cli(OperatorCLI, settings, datamodule_class, check_only=True)
+    _parse_cli(OperatorCLI, settings, datamodule_class, check_only=True)
 
 
 def _parse_cli(cli_class, settings: dict, datamodule_class, **kwargs):
@@ -114,8 +122,9 @@ def _parse_cli(cli_class, settings: dict, datamodule_class, **kwargs):
     import jsonargparse
 
     try:
-        return cli_class(datamodule_class=datamodule_class, args=settings, run=False,
-                         parser_kwargs={"exit_on_error": False}, **kwargs)
+        with _arguments_are_ours():
+            return cli_class(datamodule_class=datamodule_class, args=settings, run=False,
+                             parser_kwargs={"exit_on_error": False}, **kwargs)
     except jsonargparse.ArgumentError as error:
         message = " ".join(str(error).split())
         raise ConfigError(f"training config: {message}") from None
@@ -149,8 +158,7 @@ def run_experiment(config: str | Path | dict, overrides: dict | None = None, run
     settings["seed_everything"] = int(seed)
     settings.pop("ckpt_path", None)
     start = time.perf_counter()
-    with unittest.mock.patch.object(sys, "argv", sys.argv[:1]):  # the caller's argv is not ours
-        cli = _parse_cli(OperatorCLI, settings, datamodule_class)
+    cli = _parse_cli(OperatorCLI, settings, datamodule_class)
     trainer, module, datamodule = cli.trainer, cli.model, cli.datamodule
     trainer.fit(module, datamodule=datamodule)
     timer = next(c for c in trainer.callbacks if isinstance(c, EpochTimer))
@@ -181,18 +189,10 @@ def run_experiment(config: str | Path | dict, overrides: dict | None = None, run
 
 def _rollout_metrics(trainer, module, datamodule) -> dict[str, float]:
     """For one-step (``step`` task) data: autoregressive rollout over the test trajectories."""
-    datasets = getattr(datamodule, "datasets", {})
-    test = datasets.get("test") if isinstance(datasets, dict) else None
-    if test is None or getattr(test, "task", None) != "step":
+    rollout_dataloader = getattr(datamodule, "rollout_dataloader", None)
+    loader = rollout_dataloader() if callable(rollout_dataloader) else None
+    if loader is None:
         return {}
-    from torch.utils.data import DataLoader
-
-    from opkit.data.dataset import PDEDataset
-
-    rollout = PDEDataset(test.path, task="rollout", indices=datamodule.splits["test"] if datamodule.test_path is None
-                         else None, history=test.history, resolution=getattr(datamodule, "test_resolution", None)
-                         or getattr(datamodule, "resolution", None))
-    loader = DataLoader(rollout, batch_size=datamodule.batch_size)
     tested = trainer.test(module, dataloaders=loader, verbose=False)
     return {key.replace("test/", "rollout/", 1): float(value) for key, value in tested[0].items()}
 

@@ -135,7 +135,7 @@ def test_ctrl_c_stops_the_sweep_at_once_and_leaves_the_interrupted_runs_to_a_res
     import time
 
     from opkit.ablation.runner import plan
-    from opkit.ablation.spec import load_sweep
+    from opkit.ablation.sweep_file import load_sweep
     from opkit.ablation.store import ResultStore
 
     # Runs far longer than the test takes: with 10 s, a test process starved of CPU for 20 s (a busy

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from opkit.ablation.controls import BIAS_FREE, CONTROLS
-from opkit.ablation.runner import run_overrides
-from opkit.ablation.spec import expand, parse_sweep
+from opkit.ablation.spec import expand, run_overrides
+from opkit.ablation.sweep_file import parse_sweep
 from opkit.errors import ConfigError
 
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 import yaml
 
-from opkit.ablation.runner import run_overrides
-from opkit.ablation.spec import expand, parse_sweep
+from opkit.ablation.spec import expand, run_overrides
+from opkit.ablation.sweep_file import parse_sweep
 from opkit.data.dataset import PDEDataset
 from opkit.training.inference import load_operator
 from opkit.training.run import run_experiment

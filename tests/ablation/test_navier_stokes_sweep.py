@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opkit.ablation.runner import ROLLOUT_CLASS, run_overrides
-from opkit.ablation.spec import expand, load_sweep, parse_sweep
+from opkit.ablation.spec import ROLLOUT_CLASS, expand, run_overrides
+from opkit.ablation.sweep_file import load_sweep, parse_sweep
 from opkit.ablation.store import ResultStore
 
 sys.path.insert(0, str(Path(__file__).parent))

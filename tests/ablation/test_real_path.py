@@ -17,7 +17,7 @@ import yaml
 from opkit.ablation.callbacks import apply_init_hint, spectral_summary
 from opkit.activations.partial import PartialActivation, partial_activation_name
 from opkit.ablation.runner import run_sweep
-from opkit.ablation.spec import parse_sweep
+from opkit.ablation.sweep_file import parse_sweep
 from opkit.ablation.store import ResultStore
 from opkit.spectral.shells import ShellSums, relative_band_errors, resolved_bandwidth, spectral_bias_index
 

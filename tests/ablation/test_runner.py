@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from opkit.ablation.runner import run_overrides, run_sweep, threads_per_worker
-from opkit.ablation.spec import expand, parse_sweep
+from opkit.ablation.runner import run_sweep, threads_per_worker
+from opkit.ablation.spec import expand, run_overrides
+from opkit.ablation.sweep_file import parse_sweep
 from opkit.ablation.store import ResultStore
 from opkit.errors import ConfigError
 

@@ -10,7 +10,7 @@ import pytest
 
 from opkit.ablation.commands import slurm_parameters
 from opkit.ablation.runner import run_sweep, slurm_executor
-from opkit.ablation.spec import load_sweep, parse_sweep
+from opkit.ablation.sweep_file import load_sweep, parse_sweep
 from opkit.ablation.store import ResultStore
 from opkit.errors import ConfigError
 

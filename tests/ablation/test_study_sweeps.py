@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from opkit.ablation.runner import run_sweep
-from opkit.ablation.spec import expand, load_sweep
+from opkit.ablation.spec import expand
+from opkit.ablation.sweep_file import load_sweep
 from opkit.ablation.store import ResultStore
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from opkit.ablation.runner import execute_run, run_sweep
-from opkit.ablation.spec import expand, parse_sweep
+from opkit.ablation.spec import expand
+from opkit.ablation.sweep_file import parse_sweep
 from opkit.ablation.store import ResultStore
 from opkit.cli import main
 from opkit.errors import ConfigError

@@ -1,7 +1,6 @@
 """The registry: names, aliases, errors, metadata, and every activation against its formula (float64)."""
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +17,8 @@ from opkit.activations import (
     activation_info,
     activation_names,
     get_activation,
-    init_for,
-    lecun_normal_,
     list_activations,
     partial_activation_name,
-    siren_init_,
 )
 from opkit.activations.bases import BASES
 from opkit.errors import ConfigError
@@ -169,26 +165,6 @@ def test_metadata_flags_hold_numerically(info):
     with torch.no_grad():
         far = module(torch.tensor([-1e6, 1e6], dtype=torch.float64))
     assert bool(far.abs().max() < 100) == info.bounded
-
-
-def test_siren_init_bounds():
-    torch.manual_seed(0)
-    first = siren_init_(nn.Linear(50, 400), w0=30.0, is_first=True)
-    assert first.weight.abs().max() <= 1 / 50
-    assert first.weight.abs().max() > 0.95 / 50
-    hidden = siren_init_(nn.Conv2d(8, 400, 3), w0=30.0)
-    bound = math.sqrt(6 / (8 * 9)) / 30
-    assert hidden.weight.abs().max() <= bound and hidden.weight.abs().max() > 0.95 * bound
-    assert init_for("sine") is siren_init_
-
-
-def test_lecun_normal_variance():
-    torch.manual_seed(0)
-    layer = lecun_normal_(nn.Linear(100, 2000))
-    assert abs(layer.weight.var().item() * 100 - 1.0) < 0.02
-    assert layer.bias.abs().max() == 0
-    assert init_for("selu") is lecun_normal_
-    assert init_for("relu") is None
 
 
 def test_family_names_resolve_without_registration():

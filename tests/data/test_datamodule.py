@@ -120,3 +120,26 @@ def test_scale_only_normalizers_divide_by_the_training_rms(opkit_files):
     assert module.input_normalizer.mean.item() == 0.0
     with pytest.raises(ConfigError, match="normalize='rms'; expected true, false, 'standard', 'scale' or 'none'"):
         PDEDataModule(opkit_files.darcy, normalize="rms")
+
+
+def test_description_holds_plain_facts_for_the_checkpoint(opkit_files):
+    module = PDEDataModule(opkit_files.ns, n_train=1, n_val=1, n_test=1, history=2, task="step", split_seed=3)
+    description = module.description()
+    assert {key: description[key] for key in ("n_spatial_dims", "task", "history", "resolution", "time_index",
+                                              "coordinates", "path", "pde", "target_field")} == {
+        "n_spatial_dims": 2, "task": "step", "history": 2, "resolution": [8, 8], "time_index": None,
+        "coordinates": False, "path": str(opkit_files.ns), "pde": None, "target_field": None}
+    assert description["split"] == module.splits and description["source"]["n_samples"] == 3
+    assert "test_source" not in description
+    static = PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1).description()
+    assert static["task"] == "static" and static["time_index"] == -1  # counted from the end: frame 0 of 1
+    assert static["pde"] is None and static["resolution"] == [17, 17]
+
+
+def test_rollout_dataloader_gives_whole_test_trajectories_for_step_data_only(opkit_files):
+    module = PDEDataModule(opkit_files.ns, n_train=1, n_val=1, n_test=1, history=2, task="step", batch_size=4)
+    (initial, later), = list(module.rollout_dataloader())
+    index = module.splits["test"][0]
+    assert initial.shape == (1, 2, 8, 8) and later.shape == (1, 4, 8, 8)  # 2 frames in, the 4 after them out
+    np.testing.assert_array_equal(later[0].numpy(), opkit_files.vorticity[index, 2:])
+    assert PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1).rollout_dataloader() is None

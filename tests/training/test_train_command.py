@@ -2,9 +2,6 @@
 
 import csv
 import glob
-import logging
-import subprocess
-import sys
 import tomllib
 import warnings
 from pathlib import Path
@@ -18,7 +15,6 @@ from opkit.data import write_arrays
 from opkit.data.commands import PRESET_SUMMARIES
 from opkit.errors import ConfigError
 from opkit.pde.problems import PRESETS, get_problem
-from opkit.quiet import RANK_ZERO_LOGGERS
 from opkit.training.train_command import CONFIG_DIR, list_configs, prepare_arguments, resolve_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,22 +117,3 @@ def test_navier_stokes_has_one_spelling_everywhere():
         assert build_parser().parse_args(["generate", spelling, "--n", "1", "--out", "x.h5"]).pde == spelling
         assert get_problem(spelling, "tiny").pde == "navier_stokes"
         assert "navier_stokes/tiny" in resolve_config(f"{spelling}/tiny")
-
-
-def test_quiet_in_commands_only():
-    code = ("import logging, opkit, opkit.training.run, opkit.training.lightning_cli\n"
-            f"print(sum(len(logging.getLogger(n).filters) for n in {RANK_ZERO_LOGGERS!r}))")
-    library = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert library.stdout.strip() == "0"  # importing opkit changes nothing for library users
-    from opkit.quiet import quiet_commands
-
-    quiet_commands()
-    logger = logging.getLogger(RANK_ZERO_LOGGERS[0])
-    tip = logger.makeRecord(logger.name, logging.INFO, "f", 1, "\N{ELECTRIC LIGHT BULB} Tip: install x", None, None)
-    other = logger.makeRecord(logger.name, logging.INFO, "f", 1, "GPU available: False", None, None)
-    assert not logger.filter(tip) and logger.filter(other)
-    with warnings.catch_warnings(record=True) as caught:
-        quiet_commands()
-        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning)
-        warnings.warn("our own warning", UserWarning)
-    assert [str(w.message) for w in caught] == ["our own warning"]
