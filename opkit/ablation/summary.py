@@ -15,7 +15,6 @@ Output: ``summary.md``, a self-contained ``summary.html``, ``summary.json`` and
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -33,9 +32,9 @@ from opkit.ablation.report import (
     group_records,
     plot_critical_difference,
 )
+from opkit.ablation.report.document import write_document
 from opkit.ablation.store import FINISHED, ResultStore
 from opkit.errors import ConfigError, DataError
-from opkit.io import write_text_atomic
 
 
 def load_sweeps(results_dirs) -> list[dict]:
@@ -224,18 +223,4 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
         "finished_runs": {block: sum(r["status"] == FINISHED for rs in by.values() for r in rs)
                           for block, by in blocks.items()},
     }
-    write_text_atomic(out / "summary.json", json.dumps(_finite_or_none(summary), indent=2) + "\n")
-    path = out / "summary.md"
-    write_text_atomic(path, doc.markdown(out))
-    write_text_atomic(out / "summary.html", doc.html())
-    return path
-
-
-def _finite_or_none(value):
-    if isinstance(value, dict):
-        return {str(k): _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
+    return write_document(out, "summary", doc, summary)

@@ -78,6 +78,31 @@ class Document:
         return "\n".join(parts)
 
 
+def write_document(out: Path, name: str, document: Document, summary: dict) -> Path:
+    """Write ``out/<name>.md``, ``out/<name>.html`` and ``out/summary.json`` (NaN and inf as null),
+    each atomically; returns the markdown file's path."""
+    import json
+
+    from opkit.io import write_text_atomic
+
+    write_text_atomic(out / "summary.json", json.dumps(finite_or_none(summary), indent=2) + "\n")
+    path = out / f"{name}.md"
+    write_text_atomic(path, document.markdown(out))
+    write_text_atomic(out / f"{name}.html", document.html())
+    return path
+
+
+def finite_or_none(value):
+    """``value`` with every non-finite float (NaN, inf) replaced by None, for strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
 def _inline_html(text: str) -> str:
     """Escape, then render the two Markdown inlines the report uses: **bold** and `code`."""
     text = html.escape(str(text))

@@ -8,8 +8,6 @@ tables and figures to ``report.document``. A new section is one function and one
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,13 +23,12 @@ from opkit.ablation.report.analysis import (
     rank_test,
     secondary_metrics,
 )
-from opkit.ablation.report.document import Document, fmt, fmt_p
+from opkit.ablation.report.document import Document, fmt, fmt_p, write_document
 from opkit.ablation.report.figures import plot_critical_difference, plot_error_bars, plot_forest
 from opkit.ablation.report.records import self_contained, ship_records
 from opkit.ablation.report.spectra import plot_curves, plot_dynamics, plot_learned_activations
 from opkit.ablation.store import DIVERGED, FAILED, FINISHED, ResultStore, metric_value
 from opkit.errors import DataError
-from opkit.io import write_text_atomic
 
 
 @dataclass
@@ -71,16 +68,6 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:60]
-
-
-def _nan_to_none(value):
-    if isinstance(value, dict):
-        return {str(k): _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 def _comparison_table(results: list, baseline: str | None) -> tuple[list[str], list[list[str]]]:
@@ -240,41 +227,45 @@ def spectra(report: Report) -> None:
                                   "per activation, controls grey dashed; dotted line: mode cutoff")
 
 
+def _figure_per_setting(report: Report, heading: str, draw, caption: str) -> None:
+    """``draw(setting, records_by_label)`` for each setting; the heading and figures only if one was drawn.
+    ``caption`` is formatted with the setting."""
+    drawn = [(setting, draw(setting, by)) for setting, by in report.groups.items()]
+    if any(figure for _, figure in drawn):
+        report.document.heading(heading)
+        for setting, figure in drawn:
+            report.figure(figure, caption.format(setting=setting))
+
+
 def rollout(report: Report) -> None:
     """The rollout's relative L2 at each step per setting (step-trained runs), one line per activation."""
-    drawn = [(setting, plot_curves(by, "rollout.relative_l2", report.figures / f"rollout_{_slug(setting)}.png",
-                                   f"rollout error per step — {setting}", ylabel="relative L2 of the rollout",
-                                   x_key="rollout.frames", xlabel="predicted frame t (autoregressive rollout)"))
-             for setting, by in report.groups.items()]
-    if any(figure for _, figure in drawn):
-        report.document.heading("Rollout")
-        for setting, figure in drawn:
-            report.figure(figure, f"{setting}: relative L2 of the autoregressive rollout at each predicted frame, "
-                                  "seed mean with min–max band per activation, controls grey dashed")
+    _figure_per_setting(
+        report, "Rollout",
+        lambda setting, by: plot_curves(by, "rollout.relative_l2", report.figures / f"rollout_{_slug(setting)}.png",
+                                        f"rollout error per step — {setting}", ylabel="relative L2 of the rollout",
+                                        x_key="rollout.frames", xlabel="predicted frame t (autoregressive rollout)"),
+        "{setting}: relative L2 of the autoregressive rollout at each predicted frame, seed mean with min–max "
+        "band per activation, controls grey dashed")
 
 
 def dynamics(report: Report) -> None:
     """Epoch x wavenumber relative error per setting."""
-    drawn = [(setting, plot_dynamics(by, report.store.root, report.figures / f"dynamics_{_slug(setting)}.png",
-                                     f"relative error by epoch and wavenumber — {setting}"))
-             for setting, by in report.groups.items()]
-    if any(figure for _, figure in drawn):
-        report.document.heading("Learning dynamics")
-        for setting, figure in drawn:
-            report.figure(figure, f"{setting}: epoch × wavenumber relative error (seed mean), one colour scale")
+    _figure_per_setting(
+        report, "Learning dynamics",
+        lambda setting, by: plot_dynamics(by, report.store.root, report.figures / f"dynamics_{_slug(setting)}.png",
+                                          f"relative error by epoch and wavenumber — {setting}"),
+        "{setting}: epoch × wavenumber relative error (seed mean), one colour scale")
 
 
 def learned_activations(report: Report) -> None:
     """The shapes learnable activations took, per setting."""
-    drawn = [(setting, plot_learned_activations(by, report.store.root,
-                                                report.figures / f"shapes_{_slug(setting)}.png",
-                                                f"learned activations — {setting}"))
-             for setting, by in report.groups.items()]
-    if any(figure for _, figure in drawn):
-        report.document.heading("Learned activations")
-        for setting, figure in drawn:
-            report.figure(figure, f"{setting}: learnable activations after training (first seed), per layer "
-                                  "mean over channels with min–max band; dashed: at initialisation")
+    _figure_per_setting(
+        report, "Learned activations",
+        lambda setting, by: plot_learned_activations(by, report.store.root,
+                                                     report.figures / f"shapes_{_slug(setting)}.png",
+                                                     f"learned activations — {setting}"),
+        "{setting}: learnable activations after training (first seed), per layer mean over channels with "
+        "min–max band; dashed: at initialisation")
 
 
 def questions(report: Report) -> None:
@@ -367,8 +358,4 @@ def write_report(results_dir, baseline: str | None = None, out_dir=None) -> Path
         ship_records(report.store, out)
     for section in SECTIONS:
         section(report)
-    write_text_atomic(out / "summary.json", json.dumps(_nan_to_none(report.summary), indent=2) + "\n")
-    report_path = out / "report.md"
-    write_text_atomic(report_path, report.document.markdown(out))
-    write_text_atomic(out / "report.html", report.document.html())
-    return report_path
+    return write_document(out, "report", report.document, report.summary)
