@@ -41,7 +41,8 @@ def register(subparsers) -> None:
     report.add_argument("--out", default=None,
                         help="output folder (default RESULTS_DIR/report; required with several directories)")
     report.add_argument("--metric", default=None,
-                        help="metric of a summary (default: the sweeps' common primary metric)")
+                        help="metric of a summary (default: the sweeps' common primary metric; 'primary': each sweep's own, "
+                             "e.g. a rollout error beside test errors)")
     report.set_defaults(handler=_report)
 
 

@@ -57,35 +57,52 @@ def load_sweeps(results_dirs) -> list[dict]:
     return sweeps
 
 
-def summary_blocks(sweeps: list[dict], metric: str) -> tuple[dict[str, dict[str, list[dict]]], dict[str, list]]:
-    """``"sweep: setting"`` -> activation -> records, and block -> its sweep's seeds; refuses a sweep
-    with no finite ``metric``."""
-    blocks, seeds = {}, {}
+PRIMARY = "primary"  # --metric primary: each sweep's own primary metric (e.g. a rollout error beside test errors)
+
+
+def summary_blocks(sweeps: list[dict], metric: str) -> tuple[dict[str, dict[str, list[dict]]], dict[str, list],
+                                                             dict[str, str]]:
+    """``"sweep: setting"`` -> activation -> records, block -> its sweep's seeds, and block -> the metric
+    it is ranked on (``metric``, or with ``PRIMARY`` its sweep's own); refuses a sweep with no finite metric."""
+    blocks, seeds, metrics = {}, {}, {}
     for sweep in sweeps:
+        metric_of_sweep = sweep["metric"] if metric == PRIMARY else metric
         groups = group_records(sweep["records"], sweep["order"])
-        finite = any(values_by_seed(records, metric) for by in groups.values() for records in by.values())
+        finite = any(values_by_seed(records, metric_of_sweep) for by in groups.values() for records in by.values())
         if not finite:
-            raise DataError(sweep["root"], f"no finished run has the metric {metric!r} (the summary's metric; "
-                                           "choose another with --metric)")
+            raise DataError(sweep["root"], f"no finished run has the metric {metric_of_sweep!r} (the summary's "
+                                           "metric; choose another with --metric)")
         for setting, by_activation in groups.items():
             blocks[f"{sweep['name']}: {setting}"] = by_activation
             seeds[f"{sweep['name']}: {setting}"] = sweep["seeds"]
-    return blocks, seeds
+            metrics[f"{sweep['name']}: {setting}"] = metric_of_sweep
+    return blocks, seeds, metrics
 
 
-def block_means(blocks: dict, metric: str) -> tuple[list[str], np.ndarray]:
-    """Activations with a finite mean in every block, and the (blocks, activations) table of means."""
+def block_means(blocks: dict, metric: str | dict[str, str]) -> tuple[list[str], np.ndarray]:
+    """Activations with a finite mean in every block, and the (blocks, activations) table of means;
+    ``metric`` is one key for all blocks or block -> key."""
     labels = []
     for by_activation in blocks.values():
         labels += [label for label in by_activation if label not in labels]
     table = np.full((len(blocks), len(labels)), np.nan)
-    for i, by_activation in enumerate(blocks.values()):
+    for i, (block, by_activation) in enumerate(blocks.items()):
+        key = metric[block] if isinstance(metric, dict) else metric
         for j, label in enumerate(labels):
-            values = list(values_by_seed(by_activation.get(label, []), metric).values())
+            values = list(values_by_seed(by_activation.get(label, []), key).values())
             if values:
                 table[i, j] = float(np.mean(values))
     keep = np.all(np.isfinite(table), axis=0)
     return [l for l, k in zip(labels, keep) if k], table[:, keep]
+
+
+def _describe_metrics(block_metric: dict[str, str]) -> str:
+    """`` `test/relative_l2` `` for one metric; otherwise each metric with the blocks it ranks."""
+    distinct = sorted(set(block_metric.values()))
+    if len(distinct) == 1:
+        return f"`{distinct[0]}`"
+    return "each sweep's primary (" + "; ".join(
+        f"`{m}`: " + ", ".join(b for b, v in block_metric.items() if v == m) for m in distinct) + ")"
 
 
 def plot_block_ratios(analysis: dict, baseline: str, path: Path) -> Path | None:
@@ -136,19 +153,19 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
         metrics = {sweep["metric"] for sweep in sweeps}
         if len(metrics) > 1:
             raise ConfigError(f"the sweeps' primary metrics differ ({', '.join(sorted(metrics))}): "
-                              "choose one with --metric")
+                              f"choose one with --metric, or --metric {PRIMARY} to rank each on its own")
         metric = metrics.pop()
     baseline = baseline or "gelu"
-    blocks, seeds = summary_blocks(sweeps, metric)
+    blocks, seeds, block_metric = summary_blocks(sweeps, metric)
     out = Path(out_dir)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
 
-    labels, table = block_means(blocks, metric)
+    labels, table = block_means(blocks, block_metric)
     doc = Document("Ablation summary across tasks and operators")
     doc.paragraph(
         f"{len(sweeps)} sweeps ({', '.join(s['name'] for s in sweeps)}), {len(blocks)} blocks (sweep, setting), "
-        f"metric `{metric}`, baseline **{baseline}**. Each block's entry is the mean over its finished seeds; "
+        f"metric {_describe_metrics(block_metric)}, baseline **{baseline}**. Each block's entry is the mean over its finished seeds; "
         "ranks are within a block, 1 = lowest error. Only activations with a result in every block enter the "
         f"rank test: {', '.join(labels) or 'none'}."
     )
@@ -172,7 +189,7 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
         doc.paragraph(f"Best average rank: {labels[order[0]]}. Pairs further apart than CD: "
                       f"{'; '.join(apart) or 'none, no two activations differ significantly'}.")
         if math.isfinite(result.statistic):
-            test = RankTest(metric, "blocks", labels, result, difference)
+            test = RankTest(metric if metric != PRIMARY else "primary metric", "blocks", labels, result, difference)
             doc.image(plot_critical_difference(test, figures / "critical_difference.png"),
                       "Critical-difference diagram over all blocks (Nemenyi, α = 0.05): activations joined by a "
                       "red bar are not significantly different")
@@ -186,7 +203,8 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
     doc.heading(f"Paired ratio to {baseline} per block")
     analysis = {}
     for block, by_activation in blocks.items():
-        analysis[block] = analyse_setting(by_activation, metric, baseline if baseline in by_activation else None,
+        analysis[block] = analyse_setting(by_activation, block_metric[block],
+                                          baseline if baseline in by_activation else None,
                                           seeds[block])
     all_labels = []
     for results in analysis.values():
@@ -215,7 +233,7 @@ def write_summary(results_dirs, out_dir, baseline: str | None = None, metric: st
         doc.image(figure, f"Paired error ratio to {baseline} per block, 95% CI; dotted: equal error")
 
     summary = {
-        "metric": metric, "baseline": baseline, "sweeps": [str(s["root"]) for s in sweeps], "ranks": rank_answer,
+        "metric": metric, "block_metrics": block_metric, "baseline": baseline, "sweeps": [str(s["root"]) for s in sweeps], "ranks": rank_answer,
         "ratios": {block: {r.label: None if r.comparison is None else {
             "n": r.comparison.n, "ratio": r.comparison.ratio,
             "ci": [r.comparison.ratio_ci_low, r.comparison.ratio_ci_high]} for r in results}

@@ -134,3 +134,23 @@ def test_mismatched_inputs_are_one_line_errors(tmp_path):
                              env=env, capture_output=True, text=True, timeout=120)
     assert process.returncode == 2 and len(process.stderr.strip().splitlines()) == 1
     assert "--out" in process.stderr
+
+
+def test_metric_primary_ranks_each_sweep_on_its_own_metric(tmp_path):
+    """A rollout-evaluated sweep beside static ones: ``--metric primary`` ranks each block on its sweep's
+    primary metric (ranks are scale-free), and the block means come from that metric's records."""
+    static = make_sweep(tmp_path / "a", "a", ("fno",), ("gelu", "relu", "sine"), SCALE, 0)
+    rollout = make_sweep(tmp_path / "b", "b", ("fno",), ("gelu", "relu", "sine"), {"gelu": 0.3, "relu": 0.2,
+                                                                                   "sine": 0.1}, 1,
+                         metric="rollout/relative_l2")
+    out = tmp_path / "out"
+    write_summary([static.root, rollout.root], out, metric="primary")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["block_metrics"] == {"a: operator=fno": "test/relative_l2", "b: operator=fno": "rollout/relative_l2"}
+    ranks = summary["ranks"]
+    for block, store, metric in ((0, static, "test/relative_l2"), (1, rollout, "rollout/relative_l2")):
+        records = [json.loads(p.read_text()) for p in (store.root / "records").glob("*.json")]
+        expected = [np.mean([r["metrics"][metric] for r in records if r["factors"]["activation"] == label])
+                    for label in ranks["labels"]]
+        assert ranks["block_means"][block] == pytest.approx(expected)
+    assert "rollout/relative_l2" in (out / "summary.md").read_text()
