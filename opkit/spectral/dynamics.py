@@ -61,20 +61,20 @@ def _decode(pl_module, tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _validation_loader(trainer):
-    """The validation dataloader: from the datamodule, the trainer, or what was passed to ``fit``.
+    """The validation dataloader(s): the datamodule's, else those Lightning validates on.
 
-    At ``on_fit_start`` Lightning has not yet built ``trainer.val_dataloaders`` (and never
-    does with ``limit_val_batches=0``), so the loop's data source is asked as a last resort.
+    At ``on_fit_start`` Lightning has not yet built ``trainer.val_dataloaders``, so its
+    validation loop is asked to build them now (``setup_data``, which the loop would call
+    before its first validation and then does not repeat). Lightning builds none while
+    validation is off (``limit_val_batches=0``, or a module without ``validation_step``):
+    then only a datamodule (or ``inputs=``/``targets=``) gives the subset.
     """
     datamodule = getattr(trainer, "datamodule", None)
     if datamodule is not None and callable(getattr(datamodule, "val_dataloader", None)):
         return datamodule.val_dataloader()
-    if trainer.val_dataloaders is not None:
-        return trainer.val_dataloaders
-    source = getattr(getattr(getattr(trainer.fit_loop, "epoch_loop", None), "val_loop", None), "_data_source", None)
-    if source is not None and source.is_defined():
-        return source.dataloader()
-    return None
+    if trainer.val_dataloaders is None:
+        trainer.fit_loop.epoch_loop.val_loop.setup_data()
+    return trainer.val_dataloaders
 
 
 class SpectralDynamics(Callback):
@@ -152,8 +152,8 @@ class SpectralDynamics(Callback):
             loader = loader[0] if loader else None
         if loader is None:
             raise ConfigError(
-                "SpectralDynamics: no validation data: give inputs=/targets= or train with a datamodule "
-                "that has val_dataloader()"
+                "SpectralDynamics: no validation data: give inputs=/targets=, train with a datamodule "
+                "that has val_dataloader(), or pass val_dataloaders to fit with validation on"
             )
         inputs, targets, count = [], [], 0
         for batch in loader:

@@ -182,12 +182,30 @@ def test_read_dynamics_rejects_bad_files(tmp_path):
         read_dynamics(worse)
 
 
+class ValidatedOperator(TinyOperator):
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val/mse", nn.functional.mse_loss(self(x), y))
+
+
 def test_callback_reads_validation_loader_passed_to_fit(tmp_path):
     torch.manual_seed(2)
     x, y = smoothing_pairs(10, seed=4)
     callback = SpectralDynamics(n_samples=6)
-    trainer = make_trainer(tmp_path, 1, callback)  # limit_val_batches=0: Lightning never builds the val loader
-    trainer.fit(TinyOperator(), train_dataloaders=DataLoader(TensorDataset(*smoothing_pairs(8, 0)), batch_size=8),
+    trainer = make_trainer(tmp_path, 1, callback)
+    trainer.limit_val_batches = 1.0
+    trainer.fit(ValidatedOperator(), train_dataloaders=DataLoader(TensorDataset(*smoothing_pairs(8, 0)), batch_size=8),
                 val_dataloaders=DataLoader(TensorDataset(x, y), batch_size=4))
     torch.testing.assert_close(callback.inputs, x[:6])
     torch.testing.assert_close(callback.targets, y[:6])
+    # the loader built for the subset is the one validation then ran on
+    assert trainer.callback_metrics["val/mse"].item() > 0
+    assert list(read_dynamics(callback.path).epochs) == [0, 1]
+
+
+def test_callback_refuses_fit_loaders_while_validation_is_off(tmp_path):
+    x, y = smoothing_pairs(10, seed=4)
+    trainer = make_trainer(tmp_path, 1, SpectralDynamics(n_samples=6))  # limit_val_batches=0
+    with pytest.raises(ConfigError, match="no validation data.*with validation on"):
+        trainer.fit(ValidatedOperator(), train_dataloaders=DataLoader(TensorDataset(*smoothing_pairs(8, 0)), batch_size=8),
+                    val_dataloaders=DataLoader(TensorDataset(x, y), batch_size=4))

@@ -13,7 +13,7 @@ from opkit.ablation.report.records import dynamics_table, self_contained
 from opkit.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report import make_results  # noqa: E402
+from test_write import make_results  # noqa: E402
 
 EPOCHS, SHELLS = [0, 1, 2, 3], 6
 

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from opkit.ablation.report import write_report
+from opkit.ablation.report.write import _secondary_table
 from opkit.ablation.store import ResultStore
 from opkit.errors import DataError
 
@@ -36,6 +37,11 @@ def make_results(root: Path, tasks=("burgers",), activations=("gelu", "relu", "t
     store.write_json("sweep.json", {"name": "demo", "baseline": "gelu", "metric": "test/relative_l2",
                                     "seeds": list(seeds)})
     return store
+
+
+def record(activation, seed, **metrics):
+    return {"run_id": f"{activation}__seed{seed}", "status": "finished", "seed": seed,
+            "factors": {"activation": activation}, "metrics": {"mode_cutoff": 4, **metrics}}
 
 
 def test_report_numbers_match_records(tmp_path):
@@ -115,16 +121,12 @@ def test_report_errors(tmp_path):
         write_report(tmp_path)
 
 
-def test_write_document_writes_strict_json_and_both_renderings(tmp_path):
-    """The report and the cross-sweep summary share one writer: NaN and inf become null (strict JSON)."""
-    import json
-
-    from opkit.ablation.report.document import Document, write_document
-
-    document = Document("T")
-    document.heading("H")
-    path = write_document(tmp_path, "report", document, {"a": float("nan"), "b": [1.5, float("inf")], "c": {1: 2}})
-    assert path == tmp_path / "report.md" and "H" in path.read_text()
-    assert "H" in (tmp_path / "report.html").read_text()
-    assert json.loads((tmp_path / "summary.json").read_text(), parse_constant=lambda c: 1 / 0) == {
-        "a": None, "b": [1.5, None], "c": {"1": 2}}
+def test_secondary_table_explains_nan_and_never_resolved():
+    by_activation = {"gelu": [record("gelu", s, band_errors={"high": "nan"}, resolved_bandwidth=3) for s in range(2)],
+                     "sine": [record("sine", s, band_errors={"high": "nan"}, resolved_bandwidth=-1 + 4 * s)
+                              for s in range(2)]}
+    header, rows, note = _secondary_table(by_activation, ["band_errors.high", "resolved_bandwidth"])
+    assert rows[0][1] == "NaN" and rows[1][2] == "1 ± 2.8"
+    assert "NaN: the target has no energy" in note and "-1: never resolved" in note
+    header, rows, note = _secondary_table({"gelu": by_activation["gelu"]}, ["resolved_bandwidth"])
+    assert note == "" and rows == [["gelu", "3 ± 0"]]
