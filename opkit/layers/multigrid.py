@@ -81,7 +81,7 @@ class StridedConv2dFunction(torch.autograd.Function):
     convolution is about 3x faster on channels-last tensors than on channels-first ones,
     and the numbers are the same; its weight gradient is faster channels-first (also the
     same numbers either way), and the forward stays channels-first, whose sums channels-last
-    would order differently. Used for float32 on the CPU (oneDNN).
+    would order differently. Used for float32 on the CPU (oneDNN), not under autocast.
     """
 
     @staticmethod
@@ -124,6 +124,7 @@ class _PaddedConv:
             else:
                 input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
         if input.dim() == 4 and input.dtype == torch.float32 and input.device.type == "cpu" \
+                and not torch.is_autocast_enabled("cpu") \
                 and self.stride != (1, 1) and bias is None and self.groups == 1 and self.dilation == (1, 1):
             return StridedConv2dFunction.apply(input, weight, self.stride, padding)
         return self._convolution(input, weight, bias, self.stride, padding, self.dilation, self.groups)
