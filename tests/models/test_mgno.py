@@ -1,5 +1,7 @@
 """MgNO: paper configuration size, options, any grid size, train coarse / evaluate fine, input checks."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -87,3 +89,45 @@ def test_configuration_and_input_errors():
     with pytest.raises(ConfigError, match="too coarse for 4 levels"):
         reflect(torch.randn(1, 1, 8))
     assert reflect(torch.randn(1, 1, 9)).shape == (1, 1, 9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pinned outputs and gradients: recorded in mgno_reference.pt by the code before the V-cycle's
+# periodic padding got its own autograd function (regenerate only on purpose:
+# `python tests/models/test_mgno.py`). Speed work must keep a seed's output and gradients.
+REFERENCE = Path(__file__).with_name("mgno_reference.pt")
+REFERENCE_CASES = [(dims, mode) for dims in (1, 2) for mode in ("zeros", "circular", "reflect")]
+
+
+def _reference_run(spatial_dims: int, padding_mode: str) -> dict:
+    """Output, input gradient and parameter gradients of a small MgNO (seed 0, float64, fixed input)."""
+    torch.manual_seed(0)
+    model = build_model("mgno", in_channels=2, out_channels=1, width=4, n_layers=2, levels=3,
+                        smoothing=[1, 1], spatial_dims=spatial_dims, padding_mode=padding_mode,
+                        smoother_bias=True).double()
+    x = torch.randn((2, 2) + (13, 10)[:spatial_dims], dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view(out.shape)).sum().backward()
+    result = {"output": out.detach(), "input_grad": x.grad}
+    result.update({"grad." + name: parameter.grad for name, parameter in model.named_parameters()})
+    return result
+
+
+@pytest.mark.parametrize("spatial_dims, padding_mode", REFERENCE_CASES)
+def test_output_and_gradients_match_the_recorded_reference(spatial_dims, padding_mode):
+    """The forward pass is copies and the same convolutions: equal bit for bit. With periodic padding
+    the gradient of a wrapped boundary point sums its contributions in another order than autograd's
+    slice-by-slice backward of ``F.pad``, so there they agree to rounding (float64: 1e-12)."""
+    expected = torch.load(REFERENCE)[f"{spatial_dims}d_{padding_mode}"]
+    actual = _reference_run(spatial_dims, padding_mode)
+    assert actual.keys() == expected.keys()
+    assert torch.equal(actual["output"], expected["output"])
+    for key in expected:
+        if padding_mode == "circular":
+            torch.testing.assert_close(actual[key], expected[key], rtol=1e-12, atol=1e-14, msg=key)
+        else:
+            assert torch.equal(actual[key], expected[key]), key
+
+
+if __name__ == "__main__":
+    torch.save({f"{dims}d_{mode}": _reference_run(dims, mode) for dims, mode in REFERENCE_CASES}, REFERENCE)
