@@ -87,15 +87,3 @@ def test_checking_the_shipped_burgers_sweep_leaves_each_kano_cell_its_own_model_
     gelu = next(spec for spec in specs if spec.values["activation"] == "gelu")
     assert gelu.overrides["model.model_kwargs"]["basis"] == "bspline"
     assert "model.model_kwargs.basis" not in gelu.overrides
-
-
-def test_apply_overrides_copies_values_in_and_leaves_the_callers_overrides_alone():
-    from opkit.training.run import apply_overrides
-
-    shared = {"basis": "bspline", "coordinates": True}
-    overrides = {"model.model_kwargs": shared, "model.model_kwargs.basis": "relu"}
-    config = apply_overrides({"model": {"width": 8}}, overrides)
-    assert config["model"] == {"width": 8, "model_kwargs": {"basis": "relu", "coordinates": True}}
-    assert shared == {"basis": "bspline", "coordinates": True}
-    config["model"]["model_kwargs"]["coordinates"] = False
-    assert shared["coordinates"] is True
