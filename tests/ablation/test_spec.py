@@ -7,17 +7,7 @@ from opkit.ablation.spec import expand, lr_sweep_runs
 from opkit.ablation.sweep_file import parse_sweep
 from opkit.errors import ConfigError
 
-SWEEP = {
-    "name": "demo",
-    "seeds": [0, 1, 2],
-    "baseline": "gelu",
-    "overrides": {"trainer.max_epochs": 2},
-    "axes": {
-        "operator": ["fno"],
-        "activation": ["gelu", "relu_nobias", "identity"],
-        "model.width": [8, 16],
-    },
-}
+from made_records import DEMO_SWEEP as SWEEP
 
 
 def test_expand_grid_ids_and_overrides():

@@ -6,19 +6,7 @@ import yaml
 from opkit.ablation.sweep_file import load_sweep, parse_sweep
 from opkit.errors import ConfigError
 
-
-SWEEP = {
-    "name": "demo",
-    "seeds": [0, 1, 2],
-    "baseline": "gelu",
-    "overrides": {"trainer.max_epochs": 2},
-    "axes": {
-        "operator": ["fno"],
-        "activation": ["gelu", "relu_nobias", "identity"],
-        "model.width": [8, 16],
-    },
-}
-
+from made_records import DEMO_SWEEP as SWEEP
 
 
 @pytest.mark.parametrize(
@@ -40,7 +28,6 @@ SWEEP = {
 def test_bad_sweeps_raise_one_clear_error(change, message):
     with pytest.raises(ConfigError, match=message):
         parse_sweep({**SWEEP, **change})
-
 
 
 def test_load_sweep_resolves_paths_relative_to_file(tmp_path):

@@ -8,12 +8,7 @@ from scipy import stats as scipy_stats
 
 from opkit.ablation import questions
 
-SEEDS = (0, 1, 2)
-
-
-def record(activation, seed, metrics, operator="fno"):
-    return {"run_id": f"{operator}__{activation}__seed{seed}", "phase": "main", "status": "finished", "seed": seed,
-            "factors": {"operator": operator, "activation": activation}, "metrics": metrics}
+from made_records import SEEDS, record
 
 
 def test_controls_relu_nobias_equal_to_linear_and_linear_against_lstsq():

@@ -6,20 +6,7 @@ import pytest
 from opkit.ablation import questions
 from opkit.errors import DataError
 
-SEEDS = (0, 1, 2)
-
-
-def record(activation, seed, metrics, operator="fno"):
-    return {"run_id": f"{operator}__{activation}__seed{seed}", "phase": "main", "status": "finished", "seed": seed,
-            "factors": {"operator": operator, "activation": activation}, "metrics": metrics}
-
-
-def dynamics(times, epochs=5):
-    """A dynamics table where shell k has error 1 before epoch times[k] and 0.1 from then on
-    (None: a shell empty in the target), so time-to-learn (within 2x the final error) is times[k]."""
-    error = [[None if t is None else (1.0 if epoch < t else 0.1) for t in times] for epoch in range(epochs)]
-    return {"epoch": list(range(epochs)), "wavenumber": list(range(len(times))), "error": error,
-            "target_energy": [0.0 if t is None else 1.0 for t in times]}
+from made_records import SEEDS, dynamics, record
 
 
 def test_time_to_learn_on_a_hand_computed_table():

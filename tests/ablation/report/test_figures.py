@@ -1,33 +1,17 @@
 """The report's figures read as a newcomer needs them: inspected as matplotlib Axes before saving."""
 
 import itertools
-from pathlib import Path
 
 import numpy as np
-import pytest
 from matplotlib.colors import to_rgb
 
 from opkit.ablation import stats
-from opkit.ablation.report import figures, spectra
+from opkit.ablation.report import figures
 from opkit.ablation.report.analysis import RankTest
 
 ACTIVATIONS = ["relu", "gelu", "silu", "tanh", "sine", "snake", "rational", "kan_bspline", "selu", "elu", "mish",
                "softplus"]
 CONTROLS = ["linear", "lstsq", "lstsq_full", "affine", "relu_nobias"]
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    """Figures handed to the save functions, instead of PNG files."""
-    shown = []
-
-    def keep(figure, path):
-        shown.append(figure)
-        return Path(path)
-
-    monkeypatch.setattr(figures, "save_figure", keep)
-    monkeypatch.setattr(spectra, "save_figure", keep)
-    return shown
 
 
 def test_line_styles_distinguish_many_activations_and_grey_dashed_controls():

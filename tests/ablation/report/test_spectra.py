@@ -1,33 +1,14 @@
 """The report's spectrum figures read as a newcomer needs them: inspected as matplotlib Axes before saving."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from opkit.ablation.report import figures, spectra
+from opkit.ablation.report import spectra
+
+from made_records import figure_record as record
 
 ACTIVATIONS = ["relu", "gelu", "silu", "tanh", "sine", "snake", "rational", "kan_bspline", "selu", "elu", "mish",
                "softplus"]
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    """Figures handed to the save functions, instead of PNG files."""
-    shown = []
-
-    def keep(figure, path):
-        shown.append(figure)
-        return Path(path)
-
-    monkeypatch.setattr(figures, "save_figure", keep)
-    monkeypatch.setattr(spectra, "save_figure", keep)
-    return shown
-
-
-def record(activation, seed, **metrics):
-    return {"run_id": f"{activation}__seed{seed}", "status": "finished", "seed": seed,
-            "factors": {"activation": activation}, "metrics": {"mode_cutoff": 4, **metrics}}
 
 
 def vertical_lines(axis) -> list[float]:

@@ -14,6 +14,8 @@ from opkit.ablation.report.write import _secondary_table
 from opkit.ablation.store import ResultStore
 from opkit.errors import DataError
 
+from made_records import figure_record as record
+
 
 def make_results(root: Path, tasks=("burgers",), activations=("gelu", "relu", "tanh", "identity"), seeds=range(6)):
     store = ResultStore(root).create()
@@ -37,11 +39,6 @@ def make_results(root: Path, tasks=("burgers",), activations=("gelu", "relu", "t
     store.write_json("sweep.json", {"name": "demo", "baseline": "gelu", "metric": "test/relative_l2",
                                     "seeds": list(seeds)})
     return store
-
-
-def record(activation, seed, **metrics):
-    return {"run_id": f"{activation}__seed{seed}", "status": "finished", "seed": seed,
-            "factors": {"activation": activation}, "metrics": {"mode_cutoff": 4, **metrics}}
 
 
 def test_report_numbers_match_records(tmp_path):
