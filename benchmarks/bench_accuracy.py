@@ -3,6 +3,8 @@
     python benchmarks/bench_accuracy.py                  # FNO-paper samples and resolutions, time-boxed
     python benchmarks/bench_accuracy.py --quick          # small presets, a few epochs: checks the pipeline
     python benchmarks/bench_accuracy.py --datasets darcy --operators fno --epochs 100 --minutes 40
+    python benchmarks/bench_accuracy.py --datasets darcy --operators fno --recipe speedrun --json darcy.json
+    python benchmarks/bench_accuracy.py --figure darcy.json burgers.json --out curves.png
 
 Each (dataset, operator) pair is one ``run_experiment`` of ``configs/<dataset>/<operator>.yaml``
 (the paper's hyperparameters) with a training budget that fits a 2-core CPU: ``--epochs``
@@ -11,6 +13,12 @@ rate is halved every epochs/5) and ``--minutes`` per run (Lightning's ``max_time
 prints the test relative L2 beside the published figure for the closest setting and their
 ratio; for Navier-Stokes the error is the autoregressive rollout over the test trajectories,
 as in the paper. The printed notes give the differences in samples, resolution and epochs.
+
+``--recipe NAME`` runs ``configs/<dataset>/<operator>_NAME.yaml`` instead, with its own epochs,
+schedule and time cap (``--minutes`` still caps it when given): the time-to-accuracy runs. Every
+run's JSON row keeps its validation curve (``curve``: minutes since the fit started against the
+validation relative L2, from ``metrics.csv``), and ``--figure`` draws the curves of saved rows
+against wall-clock time, with each run's test error and published figure.
 """
 
 from __future__ import annotations
@@ -61,25 +69,89 @@ def budget_overrides(dataset: str, epochs: int, minutes: float, quick: bool,
     return overrides
 
 
+def config_path(dataset: str, operator: str, recipe: str | None = None) -> Path:
+    return REPO / "configs" / dataset / (f"{operator}_{recipe}.yaml" if recipe else f"{operator}.yaml")
+
+
 def run_pair(dataset: str, operator: str, epochs: int, minutes: float, quick: bool, seed: int,
-             steps_per_epoch: int | None = None, val_batches: int | None = None) -> dict:
+             steps_per_epoch: int | None = None, val_batches: int | None = None, recipe: str | None = None,
+             minutes_given: bool = False) -> dict:
     from opkit.training.run import run_experiment
 
-    config = REPO / "configs" / dataset / f"{operator}.yaml"
-    overrides = budget_overrides(dataset, epochs, minutes, quick, steps_per_epoch, val_batches)
-    run_dir = REPO / "runs" / "bench_accuracy" / ("quick" if quick else "full") / f"{dataset}-{operator}"
+    config = config_path(dataset, operator, recipe)
+    if recipe:  # the recipe's own epochs and schedule; --minutes only as a cap
+        overrides = {"trainer.enable_progress_bar": False}
+        if minutes_given:
+            overrides["trainer.max_time"] = {"minutes": max(1, int(round(minutes)))}
+    else:
+        overrides = budget_overrides(dataset, epochs, minutes, quick, steps_per_epoch, val_batches)
+    name = f"{dataset}-{operator}" + (f"-{recipe}" if recipe else "")
+    run_dir = REPO / "runs" / "bench_accuracy" / ("quick" if quick else "full") / name
     start = time.perf_counter()
     results = run_experiment(config, overrides, run_dir=run_dir, seed=seed, progress_bar=False)
     results["wall_seconds"] = time.perf_counter() - start
     results["error"] = results.get("rollout/relative_l2", results["test/relative_l2"])
+    results["curve"] = validation_curve(Path(results["log_dir"]) / "metrics.csv")
     import yaml
 
     data = yaml.safe_load(config.read_text())["data"]
     data.update({key.split(".", 1)[1]: value for key, value in overrides.items() if key.startswith("data.")})
     results["setting"] = (f"{data.get('preset')} preset, {data.get('n_train')} train, "
                           f"resolution {data.get('resolution') or 'native'}, {results['epochs']} epochs"
-                          + (f" of {steps_per_epoch} steps" if steps_per_epoch else ""))
+                          + (f" of {steps_per_epoch} steps" if steps_per_epoch else "")
+                          + (f", recipe {config.relative_to(REPO)}" if recipe else ""))
     return results
+
+
+def validation_curve(metrics_csv: Path) -> list[list[float]]:
+    """``[[minutes since the fit started, validation relative L2], ...]`` from a run's metrics.csv."""
+    import csv
+
+    if not metrics_csv.exists():
+        return []
+    with open(metrics_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [[float(row["time/elapsed_s"]) / 60, float(row["val/relative_l2"])] for row in rows
+            if row.get("time/elapsed_s") and row.get("val/relative_l2")]
+
+
+def draw_curves(rows: list[dict], out: Path) -> Path:
+    """Validation error against wall-clock minutes for each row, its test error and published figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from opkit.io import atomic_path
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for index, row in enumerate(rows):
+        colour = f"C{index}"
+        curve = row.get("curve") or []
+        label = f"{row['dataset']} {row['operator']}" + (f" ({row['recipe']})" if row.get("recipe") else "")
+        if curve:
+            axis.plot([c[0] for c in curve], [c[1] for c in curve], color=colour, label=f"{label}: validation")
+        axis.plot([row["minutes"]], [row["error"]], "o", color=colour, label=f"{label}: test {row['error']:.4f}")
+        if not math.isnan(row.get("published", math.nan)):
+            axis.axhline(row["published"], color=colour, linestyle="--", linewidth=1,
+                         label=f"{label}: FNO paper {row['published']:.4f}")
+    axis.set_yscale("log")
+    axis.set_xlabel("wall-clock minutes since the fit started (2 CPU cores unless noted)")
+    axis.set_ylabel("relative L2 error")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)
+    axis.set_title("Time to accuracy: validation error during training, test error at the end")
+    figure.tight_layout()
+    with atomic_path(out) as temporary:
+        figure.savefig(temporary, format="png", dpi=120)
+    plt.close(figure)
+    return out
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--recipe", default=None,
+                        help="run configs/<dataset>/<operator>_RECIPE.yaml with its own schedule (e.g. speedrun)")
+    parser.add_argument("--figure", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="draw the error-vs-time curves of rows saved with --json (no training)")
+    parser.add_argument("--out", type=Path, default=Path("time_to_accuracy.png"), help="--figure's PNG")
     args = parser.parse_args(argv)
+    if args.figure:
+        rows = [row for path in args.figure for row in json.loads(path.read_text()) if "failed" not in row]
+        print(f"wrote {draw_curves(rows, args.out)}")
+        return 0
     if args.threads:
         import torch
 
@@ -107,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for dataset in args.datasets:
         for operator in args.operators:
-            if not (REPO / "configs" / dataset / f"{operator}.yaml").exists():
-                print(f"skip {dataset}/{operator}: no config", file=sys.stderr)
+            if not config_path(dataset, operator, args.recipe).exists():
+                print(f"skip {dataset}/{operator}: no config {config_path(dataset, operator, args.recipe)}",
+                      file=sys.stderr)
                 continue
             try:
                 results = run_pair(dataset, operator, epochs, minutes, args.quick, args.seed,
-                                   args.steps_per_epoch, args.val_batches)
+                                   args.steps_per_epoch, args.val_batches, args.recipe, args.minutes is not None)
             except Exception as error:  # one failing pair must not hide the others' results
                 print(f"{dataset}/{operator}: failed: {type(error).__name__}: {error}", file=sys.stderr)
                 rows.append({"dataset": dataset, "operator": operator, "error": math.nan, "failed": str(error)})
@@ -123,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                          "parameters": results["parameters"], "epochs": results["epochs"],
                          "minutes": results["wall_seconds"] / 60,
                          "seconds_per_epoch": results["seconds_per_epoch"], "ours": results["setting"],
-                         "published_setting": note, "diverged": results["diverged"]})
+                         "published_setting": note, "diverged": results["diverged"],
+                         "recipe": args.recipe, "curve": results["curve"],
+                         "threads": torch_threads()})
 
     header = f"{'dataset':<14} {'operator':<8} {'params':>9} {'epochs':>6} {'s/epoch':>8} {'minutes':>7} " \
              f"{'test relL2':>10} {'published':>9} {'ratio':>6}"

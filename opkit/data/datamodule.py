@@ -16,7 +16,8 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-from torch.utils.data import DataLoader
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from opkit.data.dataset import PDEDataset
 from opkit.data.formats import open_dataset_file
@@ -98,9 +99,18 @@ class PDEDataModule(L.LightningDataModule):
         normalize: per-channel normalisers fitted on the training split: ``true`` or
             ``"standard"`` (mean and std), ``"scale"`` (divide by the RMS, no mean shift: a
             linear map, as the bias-free and linear controls need), ``false`` or ``"none"``.
-        coordinates, task, history, time_index, cache: passed to ``PDEDataset``.
+        coordinates, task, history, future, time_index, cache: passed to ``PDEDataset`` (``future``:
+            target frames of the training windows, for ``pushforward_steps``; validation and test
+            windows keep one, and the rollout is over whole test trajectories).
         input_fields, target_field: the fields stacked as input channels and the target field(s)
             (default: the file's own ``input_fields``/``target_fields`` attributes, else from the task).
+        in_memory: read each split once into one input and one target tensor and draw every batch
+            with a single gather (static task only: a step task's windows would repeat each frame
+            ``history`` times; it has ``cache``). Loaders then run in this process.
+        resolution_schedule: train at coarser resolutions first, ``[[epoch, resolution], ...]``
+            from epoch 0 (e.g. ``[[0, 43], [60, 85]]``: s=43 for epochs 0-59, then s=85). Each
+            resolution must subsample the file evenly (``resolution``'s rule); validation and test
+            stay at ``resolution``. Needs ``in_memory`` and an operator that accepts any grid.
 
     ``n_val=0`` trains on every non-test sample: there is no validation loop, and
     ``train.py`` then keeps the last epoch's checkpoint instead of the best by validation error.
@@ -112,8 +122,10 @@ class PDEDataModule(L.LightningDataModule):
                  test_path: str | None = None, batch_size: int = 16, num_workers: int = 0,
                  resolution: int | list[int] | None = None, test_resolution: int | list[int] | None = None,
                  normalize: bool | str = True, coordinates: bool = False, task: str = "auto", history: int = 1,
+                 future: int = 1,
                  time_index: int = -1, cache: bool = False, input_fields: list[str] | None = None,
-                 target_field: str | list[str] | None = None):
+                 target_field: str | list[str] | None = None, in_memory: bool = False,
+                 resolution_schedule: list[list[int]] | None = None):
         super().__init__()
         if (pde is None) != (preset is None):
             raise ConfigError("PDEDataModule: give both pde and preset (to generate a missing file) or neither")
@@ -131,13 +143,16 @@ class PDEDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.resolution, self.test_resolution = resolution, test_resolution
         self.normalize = _normalize_mode(normalize)
-        self.task, self.history = task, history
+        self.task, self.history, self.future = task, history, future
         self.input_fields, self.target_field = input_fields, target_field
         self.dataset_options = {"task": task, "history": history, "time_index": time_index,
                                 "coordinates": coordinates, "cache": cache, "input_fields": input_fields,
                                 "target_field": target_field}
+        self.in_memory = bool(in_memory)
+        self.resolution_schedule = _check_schedule(resolution_schedule, self.in_memory)
         self.splits: dict[str, list[int]] | None = None
         self.datasets: dict[str, PDEDataset] = {}
+        self._tensors: dict[tuple, TensorPairs] = {}
         self._input_normalizer: ChannelNormalizer | None = None
         self._target_normalizer: ChannelNormalizer | None = None
 
@@ -171,7 +186,7 @@ class PDEDataModule(L.LightningDataModule):
             self.splits = split_indices(n_samples, seed=self.split_seed, **sizes)
         options = dict(self.dataset_options)
         self.datasets["train"] = PDEDataset(self.path, indices=self.splits["train"], resolution=self.resolution,
-                                            **options)
+                                            future=self.future, **options)
         self.datasets["val"] = PDEDataset(self.path, indices=self.splits["val"], resolution=self.resolution,
                                           **options)
         test_resolution = self.test_resolution if self.test_resolution is not None else self.resolution
@@ -209,7 +224,7 @@ class PDEDataModule(L.LightningDataModule):
         for item in items:                    # one pass, nothing kept: NS windows add up quickly
             x, y = train[int(item)]
             inputs.update(x)
-            targets.update(y)
+            targets.update(y[:train.out_channels])  # the first frame of a multi-frame (future) target
         train.close()  # no open handle in this process when loader workers fork
         self._input_normalizer = inputs.normalizer(mode=self.normalize)
         self._target_normalizer = targets.normalizer(mode=self.normalize)
@@ -249,12 +264,43 @@ class PDEDataModule(L.LightningDataModule):
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         self._build()
+        if self.in_memory:
+            return self._tensor_loader(self._pairs(name), shuffle)
         return DataLoader(self.datasets[name], batch_size=self.batch_size, shuffle=shuffle,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                           pin_memory=False, drop_last=False)
 
+    def _pairs(self, name: str, resolution=None) -> "TensorPairs":
+        """Split ``name`` held as two tensors (at ``resolution``, default the split's own), read once."""
+        dataset = self.datasets[name]
+        if resolution == self.resolution:
+            resolution = None
+        key = (name, _plain(resolution) if resolution is not None else None)
+        if key not in self._tensors:
+            if dataset.task != "static":
+                raise ConfigError(f"PDEDataModule: in_memory holds static (map) tasks; {dataset.path} is read "
+                                  f"as task {dataset.task!r}: use cache: true instead")
+            if resolution is not None:
+                dataset = PDEDataset(dataset.path, indices=dataset.indices, resolution=resolution,
+                                     **self.dataset_options)
+            self._tensors[key] = TensorPairs.from_dataset(dataset)
+            dataset.close()
+        return self._tensors[key]
+
+    def _tensor_loader(self, pairs: "Dataset", shuffle: bool) -> DataLoader:
+        sampler = RandomSampler(pairs) if shuffle else SequentialSampler(pairs)
+        return DataLoader(pairs, batch_size=None, sampler=BatchSampler(sampler, self.batch_size, drop_last=False))
+
     def train_dataloader(self) -> DataLoader:
+        if self.resolution_schedule:
+            self._build()
+            stages = [(epoch, self._pairs("train", resolution)) for epoch, resolution in self.resolution_schedule]
+            return self._tensor_loader(ScheduledPairs(stages, self._current_epoch), shuffle=True)
         return self._loader("train", shuffle=True)
+
+    def _current_epoch(self) -> int:
+        trainer = getattr(self, "trainer", None)
+        return int(trainer.current_epoch) if trainer is not None else 0
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
@@ -306,7 +352,7 @@ class PDEDataModule(L.LightningDataModule):
     # ------------------------------------------------------------------ checkpoint state
 
     def state_dict(self) -> dict:
-        state = {"splits": self.splits}
+        state: dict[str, Any] = {"splits": self.splits}
         if self._input_normalizer is not None:
             for key, normalizer in (("input_normalizer", self._input_normalizer),
                                     ("target_normalizer", self._target_normalizer)):
@@ -328,3 +374,54 @@ def _plain(value):
     if value is not None and not isinstance(value, (str, int, float, bool)):
         return str(value)
     return value
+
+
+def _check_schedule(schedule, in_memory: bool) -> list[tuple[int, Any]] | None:
+    """``resolution_schedule`` as sorted ``(first epoch, resolution)`` pairs starting at epoch 0."""
+    if schedule is None:
+        return None
+    try:
+        stages = sorted((int(epoch), resolution) for epoch, resolution in schedule)
+    except (TypeError, ValueError):
+        stages = []
+    if not stages or stages[0][0] != 0 or len({epoch for epoch, _ in stages}) != len(stages) or \
+            any(epoch < 0 for epoch, _ in stages):
+        raise ConfigError(f"PDEDataModule: resolution_schedule={schedule!r}; expected [[epoch, resolution], ...] "
+                          "with distinct epochs, the first at epoch 0")
+    if not in_memory:
+        raise ConfigError("PDEDataModule: resolution_schedule needs in_memory: true (each resolution is held "
+                          "as one tensor)")
+    return stages
+
+
+class TensorPairs(Dataset):
+    """``(inputs, targets)`` of one split as two tensors; indexed by a list of items: one gather per batch."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor):
+        self.inputs, self.targets = inputs, targets
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset) -> "TensorPairs":
+        items = [dataset[i] for i in range(len(dataset))]
+        return cls(torch.stack([x for x, _ in items]), torch.stack([y for _, y in items]))
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, items):
+        return self.inputs[items], self.targets[items]
+
+
+class ScheduledPairs(Dataset):
+    """The training split at the resolution of the current epoch: ``stages`` is ``[(first epoch, pairs)]``."""
+
+    def __init__(self, stages: list[tuple[int, TensorPairs]], current_epoch):
+        self.stages, self.current_epoch = stages, current_epoch
+
+    def __len__(self) -> int:
+        return len(self.stages[0][1])
+
+    def __getitem__(self, items):
+        epoch = self.current_epoch()
+        pairs = [pairs for first, pairs in self.stages if first <= epoch][-1]
+        return pairs[items]

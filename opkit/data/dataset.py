@@ -5,8 +5,9 @@ Tasks
 ``static``   one map per sample. Darcy: ``coefficient (x, y) -> solution (x, y)``;
              Burgers: ``initial (x) -> solution`` at ``time_index`` (the last frame by default).
 ``step``     time stepping over every trajectory: frames ``[s, s + history)`` of the fields
-             -> frame ``s + history``, for every start ``s``; item ``i`` is trajectory
-             ``indices[i // windows]``, start ``i % windows``.
+             -> frame ``s + history`` (with ``future = k``: frames ``[s + history, s + history + k)``,
+             the targets of pushforward training), for every start ``s``; item ``i`` is
+             trajectory ``indices[i // windows]``, start ``i % windows``.
 ``rollout``  one item per trajectory: the first ``history`` frames -> every later frame.
 ``auto``     ``static`` when the file names its ``input_fields`` and ``target_fields``
              (files written by ``write_arrays``), or has ``coefficient`` or ``initial``
@@ -91,6 +92,8 @@ class PDEDataset(Dataset):
         target_field: field name(s) of the target (default from the task).
         time_index: static task: the target frame when the target has a time axis.
         history: step/rollout tasks: number of input frames.
+        future: step task: number of target frames (default 1; ``out_channels`` stays one frame's,
+            the model's output, and a longer target is unrolled: ``OperatorModule``'s pushforward).
         indices: trajectories (samples) to use, e.g. one split; default all.
         resolution / stride: spatial subsampling, per axis or one for all.
         coordinates: append one coordinate channel per spatial axis to the input.
@@ -100,11 +103,13 @@ class PDEDataset(Dataset):
     def __init__(self, path, task: str = "auto", input_fields: Sequence[str] | None = None,
                  target_field: str | Sequence[str] | None = None, time_index: int = -1, history: int = 1,
                  indices: Sequence[int] | None = None, resolution=None, stride=None, coordinates: bool = False,
-                 cache: bool = False):
+                 cache: bool = False, future: int = 1):
         if task not in TASKS:
             raise ConfigError(f"task {task!r}; expected one of {list(TASKS)}")
         if not isinstance(history, int) or history < 1:
             raise ConfigError(f"history={history!r}; expected a positive integer")
+        if not isinstance(future, int) or future < 1:
+            raise ConfigError(f"future={future!r}; expected a positive integer")
         self.path = Path(path)
         with open_dataset_file(self.path) as datafile:
             self.format = datafile.format
@@ -125,6 +130,12 @@ class PDEDataset(Dataset):
                                  if info.has_time), 1)
             self._grid = self._coordinate_grid(datafile) if coordinates else None
         self.history = history
+        self.future = future if self.task == "step" else 1
+        if future > 1 and self.task != "step":
+            raise ConfigError(f"future={future} needs the step task; {self.path} is read as task {self.task!r}")
+        if future > 1 and sum(self._components[n] for n in self.target_fields) > 1:
+            raise ConfigError(f"future={future} needs one scalar target field (frames are unrolled one at a "
+                              f"time); {self.path} targets {self.target_fields}")
         self.coordinates = coordinates
         self.cache = cache
         self.indices = self._check_indices(indices)
@@ -133,11 +144,11 @@ class PDEDataset(Dataset):
                 raise ConfigError(f"time_index={time_index}; expected in [{-self.n_times}, {self.n_times})")
             self.time_index = time_index % self.n_times
         else:
-            if self.n_times <= history:
-                raise DataError(self.path, f"{self.n_times} frames; expected more than history={history}",
-                                field=self.target_fields[0])
+            if self.n_times < history + self.future:
+                raise DataError(self.path, f"{self.n_times} frames; expected at least history + future = "
+                                           f"{history + self.future}", field=self.target_fields[0])
             self.time_index = None
-        self.windows = self.n_times - history if self.task == "step" else 1
+        self.windows = self.n_times - history - self.future + 1 if self.task == "step" else 1
         self._file: DataFile | None = None
         self._pid: int | None = None
         self._memory: dict[int, dict[str, np.ndarray]] = {}
@@ -279,7 +290,7 @@ class PDEDataset(Dataset):
         else:
             start = item % self.windows
             stop = start + self.history
-            target_frames = slice(stop, stop + 1) if self.task == "step" else slice(stop, None)
+            target_frames = slice(stop, stop + self.future) if self.task == "step" else slice(stop, None)
             inputs = [self._channels(n, self._read(n, sample, slice(start, stop)), True) for n in self.input_fields]
             targets = [self._channels(n, self._read(n, sample, target_frames), True) for n in self.target_fields]
         if self._grid is not None:
@@ -304,6 +315,7 @@ class PDEDataset(Dataset):
 
     @property
     def out_channels(self) -> int:
+        """Channels the model predicts: one frame for the step task (``future`` frames are unrolled)."""
         frames = self._frames_per_item(target=True)
         return sum(frames * self._components[n] for n in self.target_fields)
 

@@ -10,11 +10,23 @@ from lightning.pytorch.callbacks import Callback
 
 
 class EpochTimer(Callback):
-    """Wall-clock seconds of every training epoch (validation included), in ``epoch_seconds``."""
+    """Wall-clock seconds of every training epoch (validation included), in ``epoch_seconds``.
+
+    Also logs ``time/elapsed_s``, the seconds since the fit started, at every validation, so the
+    validation error can be read against wall-clock time (``metrics.csv``: time-to-accuracy curves).
+    """
 
     def __init__(self):
         self.epoch_seconds: list[float] = []
         self._start: float | None = None
+        self._fit_start: float | None = None
+
+    def on_fit_start(self, trainer, module) -> None:
+        self._fit_start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer, module) -> None:
+        if self._fit_start is not None and not trainer.sanity_checking:
+            module.log("time/elapsed_s", time.perf_counter() - self._fit_start)
 
     def on_train_epoch_start(self, trainer, module) -> None:
         self._start = time.perf_counter()

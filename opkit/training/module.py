@@ -249,11 +249,16 @@ class OperatorModule(LightningModule):
             self.model.accumulate(self.input_normalizer.encode(inputs), self.target_normalizer.encode(target),
                                   weights)
             return None
+        frames = target.shape[1] // out_channels
+        if self.hparams.pushforward_steps >= frames:  # never train one step ahead while pushforward was asked for
+            raise ConfigError(f"OperatorModule: pushforward_steps={self.hparams.pushforward_steps} needs training "
+                              f"targets of {self.hparams.pushforward_steps + 1} frames; the batches hold {frames} "
+                              f"(set data.future: {self.hparams.pushforward_steps + 1})")
         if target.shape[1] == out_channels:
             prediction = self(inputs)
         else:
             # several future frames: one-step loss after `pushforward_steps` unrolled steps
-            unrolled = min(self.hparams.pushforward_steps, target.shape[1] // out_channels - 1)
+            unrolled = self.hparams.pushforward_steps
             window = inputs
             if unrolled:
                 with torch.no_grad():

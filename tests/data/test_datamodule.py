@@ -1,5 +1,7 @@
 """PDEDataModule: generation on first use, deterministic splits, train-only normalisation, resolutions."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -143,3 +145,54 @@ def test_rollout_dataloader_gives_whole_test_trajectories_for_step_data_only(opk
     assert initial.shape == (1, 2, 8, 8) and later.shape == (1, 4, 8, 8)  # 2 frames in, the 4 after them out
     np.testing.assert_array_equal(later[0].numpy(), opkit_files.vorticity[index, 2:])
     assert PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1).rollout_dataloader() is None
+
+
+def test_in_memory_loaders_give_the_batches_of_the_per_sample_loaders(opkit_files):
+    options = dict(n_train=4, n_val=1, n_test=1, batch_size=3, resolution=9, coordinates=True)
+    plain, held = PDEDataModule(opkit_files.darcy, **options), PDEDataModule(opkit_files.darcy, in_memory=True,
+                                                                             **options)
+    for module in (plain, held):
+        module.setup("fit")
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        torch.manual_seed(5)
+        expected = list(getattr(plain, name)())
+        torch.manual_seed(5)
+        got = list(getattr(held, name)())
+        assert [x.shape for x, _ in got] == [x.shape for x, _ in expected]
+        for (x, y), (ex, ey) in zip(got, expected):      # same shuffle, same values: one gather per batch
+            assert torch.equal(x, ex) and torch.equal(y, ey)
+
+
+def test_resolution_schedule_trains_coarse_then_fine_and_validates_fine(opkit_files):
+    module = PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1, batch_size=4, resolution=17,
+                           in_memory=True, resolution_schedule=[[2, 17], [0, 9]])
+    module.setup("fit")
+    module.trainer = SimpleNamespace(current_epoch=0)
+    loader = module.train_dataloader()
+    train = sorted(module.splits["train"])
+    for epoch, n in ((0, 9), (1, 9), (2, 17), (7, 17)):
+        module.trainer.current_epoch = epoch
+        (x, y), = list(loader)
+        assert x.shape == (4, 1, n, n) and y.shape == (4, 1, n, n)
+        step = (17 - 1) // (n - 1)                          # every step-th point of the 17-point grid
+        expected = opkit_files.coefficient[train][:, ::step, ::step]
+        assert sorted(x[:, 0, 0, 0].tolist()) == sorted(expected[:, 0, 0].tolist())
+    (x, _), = list(module.val_dataloader())
+    assert x.shape[-2:] == (17, 17)
+
+
+def test_in_memory_and_schedule_errors_are_one_line(opkit_files):
+    with pytest.raises(ConfigError, match="resolution_schedule needs in_memory: true"):
+        PDEDataModule(opkit_files.darcy, resolution_schedule=[[0, 9]])
+    for bad in ([[1, 9]], [[0, 9], [0, 17]], [["a", 9]], []):
+        with pytest.raises(ConfigError, match=r"expected \[\[epoch, resolution\], ...\]"):
+            PDEDataModule(opkit_files.darcy, in_memory=True, resolution_schedule=bad)
+    module = PDEDataModule(opkit_files.ns, task="step", history=2, in_memory=True, n_train=1, n_val=1, n_test=1)
+    module.setup("fit")
+    with pytest.raises(ConfigError, match="in_memory holds static .* use cache: true instead"):
+        module.train_dataloader()
+    module = PDEDataModule(opkit_files.darcy, in_memory=True, resolution_schedule=[[0, 10]], n_train=4, n_val=1,
+                           n_test=1)
+    module.setup("fit")
+    with pytest.raises(DataError, match="resolution 10 on axis 'x' does not subsample 17 points evenly"):
+        module.train_dataloader()

@@ -71,6 +71,17 @@ def test_step_task_windows_over_every_trajectory(opkit_files):
     assert len(seen) == 8
 
 
+def test_step_task_with_future_frames_gives_the_next_frames_as_target(opkit_files):
+    w = opkit_files.vorticity                           # (3, 6, 8, 8)
+    dataset = PDEDataset(opkit_files.ns, history=2, future=3, indices=[1])
+    assert dataset.windows == 2 and len(dataset) == 2
+    assert (dataset.in_channels, dataset.out_channels) == (2, 1)   # the model still predicts one frame
+    for start in range(2):
+        x, y = dataset[start]
+        np.testing.assert_array_equal(x.numpy(), w[1, start:start + 2])
+        np.testing.assert_array_equal(y.numpy(), w[1, start + 2:start + 5])
+
+
 def test_rollout_task(opkit_files):
     w = opkit_files.vorticity
     dataset = PDEDataset(opkit_files.ns, task="rollout", history=1, stride=2)
@@ -83,8 +94,14 @@ def test_rollout_task(opkit_files):
 def test_bad_options(opkit_files):
     with pytest.raises(ConfigError, match="task 'forecast'; expected one of"):
         PDEDataset(opkit_files.ns, task="forecast")
-    with pytest.raises(DataError, match=r"6 frames; expected more than history=6"):
+    with pytest.raises(DataError, match=r"6 frames; expected at least history \+ future = 7"):
         PDEDataset(opkit_files.ns, history=6)
+    with pytest.raises(DataError, match=r"6 frames; expected at least history \+ future = 7"):
+        PDEDataset(opkit_files.ns, history=4, future=3)
+    with pytest.raises(ConfigError, match="future=0; expected a positive integer"):
+        PDEDataset(opkit_files.ns, future=0)
+    with pytest.raises(ConfigError, match="future=2 needs the step task"):
+        PDEDataset(opkit_files.darcy, future=2)
     with pytest.raises(DataError, match="field 'coefficient': has no time axis"):
         PDEDataset(opkit_files.darcy, task="step", input_fields=["coefficient"])
     with pytest.raises(ConfigError, match=r"sample indices must lie in \[0, 6\)"):

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from lightning import LightningDataModule
+from lightning.pytorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -86,3 +87,12 @@ def write_smoothing_file(path, n_samples=32, n_x=32, seed=0):
     finalize(handle)
     handle.close()
     return path
+
+
+class BatchShapes(Callback):
+    """Records ``(epoch, input shape)`` of every training batch in the class list ``seen`` (end-to-end tests)."""
+
+    seen: list = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        BatchShapes.seen.append((trainer.current_epoch, tuple(batch[0].shape)))

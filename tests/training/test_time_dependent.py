@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from opkit.data.schema import FieldLayout
+from opkit.errors import ConfigError
 from opkit.data.writer import create_file, finalize, write_samples
 from opkit.training import module as module_file
 from opkit.training.inference import evaluate, load_operator
@@ -80,3 +81,28 @@ def test_pushforward_trains_on_the_unrolled_step(monkeypatch):
     loss.backward()
     # gradient only through the last step: d/ds (s * 1 - 1.28)^2 = 2 (0.5 - 1.28) * 1
     assert module.model.scale.grad.item() == pytest.approx(2 * (0.5 - 1.28))
+
+
+def test_pushforward_without_enough_target_frames_is_a_one_line_error(monkeypatch):
+    """Before: a step dataset gives one target frame, and pushforward_steps > 0 silently trained one step ahead."""
+    monkeypatch.setattr(module_file, "build_operator", lambda name, **kwargs: ScaleLastFrame())
+    module = OperatorModule(model="standin", in_channels=2, out_channels=1, pushforward_steps=2, loss="mse")
+    module.log = lambda *args, **kwargs: None
+    with pytest.raises(ConfigError, match=r"pushforward_steps=2 needs training targets of 3 frames; the batches "
+                                          r"hold 2 \(set data.future: 3\)"):
+        module.training_step((torch.ones(1, 2, 1), torch.ones(1, 2, 1)), 0)
+
+
+def test_pushforward_run_end_to_end_from_future_frames(tmp_path):
+    """data.future: 2 + pushforward_steps: 1 trains; validation stays one step ahead, the rollout is whole."""
+    data = write_decay_file(tmp_path / "decay.h5")
+    config = {
+        "model": {"model": "fno", "width": 8, "n_modes": 3, "n_layers": 2, "lr": 1e-2, "scheduler": "none",
+                  "pushforward_steps": 1},
+        "data": {"path": str(data), "n_train": 8, "n_val": 2, "n_test": 2, "batch_size": 8, "task": "step",
+                 "history": 2, "future": 2, "cache": True},
+        "trainer": {"max_epochs": 2, "accelerator": "cpu", "enable_model_summary": False},
+    }
+    results = run_experiment(config, run_dir=tmp_path / "run", progress_bar=False)
+    assert np.isfinite(results["test/relative_l2"])
+    assert [f"rollout/rollout_relative_l2_step{k}" in results for k in range(1, 5)] == [True] * 4
