@@ -128,7 +128,9 @@ def draw_curves(rows: list[dict], out: Path) -> Path:
     for index, row in enumerate(rows):
         colour = f"C{index}"
         curve = row.get("curve") or []
-        label = f"{row['dataset']} {row['operator']}" + (f" ({row['recipe']})" if row.get("recipe") else "")
+        threads = row.get("threads")
+        label = f"{row['dataset']} {row['operator']}" + (f" ({row['recipe']}" if row.get("recipe") else " (") + \
+            (f", {threads} thread{'s' if threads != 1 else ''})" if threads else ")")
         if curve:
             axis.plot([c[0] for c in curve], [c[1] for c in curve], color=colour, label=f"{label}: validation")
         axis.plot([row["minutes"]], [row["error"]], "o", color=colour, label=f"{label}: test {row['error']:.4f}")
@@ -136,7 +138,7 @@ def draw_curves(rows: list[dict], out: Path) -> Path:
             axis.axhline(row["published"], color=colour, linestyle="--", linewidth=1,
                          label=f"{label}: FNO paper {row['published']:.4f}")
     axis.set_yscale("log")
-    axis.set_xlabel("wall-clock minutes since the fit started (2 CPU cores unless noted)")
+    axis.set_xlabel("wall-clock minutes since the fit started")
     axis.set_ylabel("relative L2 error")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=7)
