@@ -23,9 +23,11 @@ for any model (``trainer.max_epochs: 1`` is all they need). The sums are per pro
 them in one process (a DDP run would solve each rank's shard on its own).
 
 Time-dependent data (Navier-Stokes, task ``step``): the model maps ``history`` frames to
-the next frame. Training is one step ahead; with ``pushforward_steps > 0`` and a target
-holding several future frames, the model is unrolled that many extra steps with gradients
-stopped between steps (Brandstetter et al. 2022, "Message passing neural PDE solvers").
+the next frame. Training is one step ahead; with ``pushforward_steps = k > 0`` and a target
+holding ``k + 1`` future frames (``data.future``), each batch is first unrolled ``j`` steps
+without gradient, ``j`` drawn uniformly from ``0..k`` (torch's seeded generator), and the loss is
+the next step from a history that ends in the model's own ``j`` predictions (Brandstetter et al.
+2022, "Message passing neural PDE solvers", the pushforward trick).
 Whenever a validation/test target has more channels than the model outputs, it is
 read as a trajectory ``(batch, n_steps * out_channels, *spatial)`` and evaluated by
 autoregressive rollout, logging the error per rollout step.
@@ -257,8 +259,10 @@ class OperatorModule(LightningModule):
         if target.shape[1] == out_channels:
             prediction = self(inputs)
         else:
-            # several future frames: one-step loss after `pushforward_steps` unrolled steps
-            unrolled = self.hparams.pushforward_steps
+            # several future frames: one-step loss after 0..pushforward_steps unrolled steps, drawn per batch
+            # (Brandstetter et al.: a fixed unroll never shows the model a true history, and it then
+            # fails on the first step of every rollout)
+            unrolled = int(torch.randint(0, self.hparams.pushforward_steps + 1, ()))
             window = inputs
             if unrolled:
                 with torch.no_grad():

@@ -69,18 +69,28 @@ class ScaleLastFrame(torch.nn.Module):
         return self.scale * x[:, -1:]
 
 
-def test_pushforward_trains_on_the_unrolled_step(monkeypatch):
+def test_pushforward_trains_on_the_unrolled_step_or_one_step_ahead_drawn_per_batch(monkeypatch):
     monkeypatch.setattr(module_file, "build_operator", lambda name, **kwargs: ScaleLastFrame())
     module = OperatorModule(model="standin", in_channels=2, out_channels=1, pushforward_steps=1, loss="mse")
     module.log = lambda *args, **kwargs: None
     inputs = torch.tensor([[[1.0], [2.0]]])           # frames t-1, t
     target = torch.tensor([[[1.6], [1.28]]])          # frames t+1, t+2 of w(t+1) = 0.8 w(t)
-    loss = module.training_step((inputs, target), 0)
-    # one unrolled step without gradient: 0.5 * 2 = 1; then predict t+2 from [2, 1]: 0.5 * 1 = 0.5
-    assert loss.item() == pytest.approx((0.5 - 1.28) ** 2)
-    loss.backward()
-    # gradient only through the last step: d/ds (s * 1 - 1.28)^2 = 2 (0.5 - 1.28) * 1
-    assert module.model.scale.grad.item() == pytest.approx(2 * (0.5 - 1.28))
+    # one unrolled step without gradient: 0.5 * 2 = 1; then predict t+2 from [2, 1]: 0.5 * 1 = 0.5;
+    # no unrolled step: predict t+1 from [1, 2]: 0.5 * 2 = 1
+    unrolled, one_step = (0.5 - 1.28) ** 2, (1.0 - 1.6) ** 2
+    # gradients only through the last step: d/ds (s * 1 - 1.28)^2 and d/ds (s * 2 - 1.6)^2
+    gradients = {unrolled: 2 * (0.5 - 1.28) * 1, one_step: 2 * (1.0 - 1.6) * 2}
+    torch.manual_seed(0)
+    seen = []
+    for _ in range(200):
+        module.model.scale.grad = None
+        loss = module.training_step((inputs, target), 0)
+        kind = unrolled if loss.item() == pytest.approx(unrolled) else one_step
+        assert loss.item() == pytest.approx(kind)
+        loss.backward()
+        assert module.model.scale.grad.item() == pytest.approx(gradients[kind])
+        seen.append(kind == unrolled)
+    assert 0.4 < sum(seen) / len(seen) < 0.6           # j uniform over {0, 1}: true histories half the time
 
 
 def test_pushforward_without_enough_target_frames_is_a_one_line_error(monkeypatch):
