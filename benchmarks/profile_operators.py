@@ -86,8 +86,7 @@ def print_flops() -> None:
             total = counter.get_total_flops() + (fft_flops(case) if name != "mgno" else 0.0)
             reference = reference or total
             ops = sorted(counter.get_flop_counts()["Global"].items(), key=lambda item: -item[1])[:3]
-            largest = ", ".join(f"{str(op).split('.')[-2] if str(op).count('.') > 1 else op} {count / 1e9:.1f}"
-                                for op, count in ops)
+            largest = ", ".join(f"{op} {count / 1e9:.1f}" for op, count in ops)
             print(f"{case_name:<4} {name:<12} {total / 1e9:>10.2f} {total / reference:>5.1f}x  {largest}")
 
 

@@ -275,7 +275,7 @@ class PDEDataModule(L.LightningDataModule):
         dataset = self.datasets[name]
         if resolution == self.resolution:
             resolution = None
-        key = (name, _plain(resolution) if resolution is not None else None)
+        key = (name, None if resolution is None else tuple(np.atleast_1d(resolution).tolist()))
         if key not in self._tensors:
             if dataset.task != "static":
                 raise ConfigError(f"PDEDataModule: in_memory holds static (map) tasks; {dataset.path} is read "
@@ -384,8 +384,7 @@ def _check_schedule(schedule, in_memory: bool) -> list[tuple[int, Any]] | None:
         stages = sorted((int(epoch), resolution) for epoch, resolution in schedule)
     except (TypeError, ValueError):
         stages = []
-    if not stages or stages[0][0] != 0 or len({epoch for epoch, _ in stages}) != len(stages) or \
-            any(epoch < 0 for epoch, _ in stages):
+    if not stages or stages[0][0] != 0 or len({epoch for epoch, _ in stages}) != len(stages):
         raise ConfigError(f"PDEDataModule: resolution_schedule={schedule!r}; expected [[epoch, resolution], ...] "
                           "with distinct epochs, the first at epoch 0")
     if not in_memory:

@@ -196,3 +196,16 @@ def test_in_memory_and_schedule_errors_are_one_line(opkit_files):
     module.setup("fit")
     with pytest.raises(DataError, match="resolution 10 on axis 'x' does not subsample 17 points evenly"):
         module.train_dataloader()
+
+
+def test_resolution_schedule_takes_a_resolution_per_axis(opkit_files):
+    module = PDEDataModule(opkit_files.darcy, n_train=4, n_val=1, n_test=1, batch_size=4, in_memory=True,
+                           resolution_schedule=[[0, [9, 17]], [1, 17]])
+    module.setup("fit")
+    module.trainer = SimpleNamespace(current_epoch=0)
+    loader = module.train_dataloader()
+    (x, _), = list(loader)
+    assert x.shape == (4, 1, 9, 17)
+    module.trainer.current_epoch = 1
+    (x, _), = list(loader)
+    assert x.shape == (4, 1, 17, 17)
